@@ -1,0 +1,149 @@
+"""`jaco`: argument parsing, logging setup, dispatch, exit codes.
+
+Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 jacod unreachable.
+Global flags work before or after the verb (`jaco -o json status` ==
+`jaco status -o json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from jaco import __version__, commands
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+EPILOG = """\
+examples:
+  jaco status                          the cluster as the local node sees it
+  jaco status -o json                  the same, for scripts
+  jaco --server 10.0.0.5:7400 status   ask a remote node
+  JACO_LOG=info jaco status            show what the CLI does (dial target, ...)
+
+target: --server unix:///PATH | HOST:PORT, else $JACO_SERVER, else the local socket
+(/run/jaco/jacod.sock, or $XDG_STATE_HOME/jaco/jacod.sock from `jacod --dev`).
+exit codes: 0 ok, 1 operation failed, 2 usage error, 3 jacod unreachable.
+Run `jaco VERB --help` for each verb's options and examples.
+"""
+
+
+def _global_flags(sub: bool) -> argparse.ArgumentParser:
+    # On the verb's parser the defaults are SUPPRESS, so a flag given before
+    # the verb is not reset by the verb's parser.
+    def d(value: object) -> object:
+        return argparse.SUPPRESS if sub else value
+
+    g = argparse.ArgumentParser(add_help=False)
+    opts = g.add_argument_group("global options")
+    opts.add_argument("--server", metavar="TARGET", default=d(None),
+                      help="unix:///PATH or HOST:PORT (default: $JACO_SERVER, else the local socket)")
+    opts.add_argument("-o", "--output", choices=("text", "json"), default=d("text"),
+                      help="output format (default: text)")
+    opts.add_argument("--log-level", metavar="LEVEL", default=d(None),
+                      help="debug|info|warn|error (default: $JACO_LOG, else warn)")
+    opts.add_argument("-v", "--verbose", action="store_true", default=d(False),
+                      help="same as --log-level debug")
+    return g
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="jaco",
+        description="Operate a JACO cluster. With no verb on a terminal: the triage console.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_global_flags(sub=False)],
+    )
+    p.add_argument("--version", action="version", version=f"jaco {__version__}")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", title="verbs")
+    for name in commands.VERBS:
+        mod = commands.load(name)
+        sp = verbs.add_parser(
+            name,
+            help=mod.HELP,
+            description=mod.DESCRIPTION,
+            epilog=mod.EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[_global_flags(sub=True)],
+        )
+        mod.add_arguments(sp)
+    return p
+
+
+def fail(message: str, code: int) -> int:
+    print(f"jaco: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(sys.argv[1:] if argv is None else argv))
+
+
+def run(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+
+    import obs.logging as obslog
+
+    try:
+        level = obslog.resolve_level(args.log_level, args.verbose, os.environ.get("JACO_LOG"))
+    except obslog.InvalidLevel as exc:
+        parser.print_usage(sys.stderr)
+        return fail(str(exc), EXIT_USAGE)
+    obslog.setup_cli(level)
+
+    if args.verb is None:
+        parser.print_help()
+        return EXIT_OK
+    return dispatch(args)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    import grpc
+
+    from jaco.client import Client, Unreachable
+    from jaco.targets import UsageError, resolve
+
+    try:
+        target = resolve(args.server)
+    except UsageError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    mod = commands.load(args.verb)
+
+    async def go() -> int:
+        async with Client(target) as client:
+            result: int = await mod.run(args, client)
+            return result
+
+    try:
+        return asyncio.run(go())
+    except Unreachable as exc:
+        return fail(str(exc), EXIT_UNREACHABLE)
+    except grpc.aio.AioRpcError as err:
+        return fail(describe_rpc_error(err), EXIT_FAILED)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line for operators, traceback at debug
+        import logging
+
+        logging.getLogger("jaco.cli").debug("unexpected error", exc_info=exc)
+        return fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)",
+                    EXIT_FAILED)
+
+
+HINTS = {
+    "UNAUTHENTICATED": "pass a token with --token-file or JACO_TOKEN, or use the local socket",
+    "PERMISSION_DENIED": "your token's role does not allow this; ask an admin",
+    "UNIMPLEMENTED": "this jacod does not support that yet; check `jaco status` for its version",
+    "DEADLINE_EXCEEDED": "the cluster did not answer in time; check `jaco node ls` for quorum",
+}
+
+
+def describe_rpc_error(err: object) -> str:
+    code = err.code().name  # type: ignore[attr-defined]
+    details = err.details() or code  # type: ignore[attr-defined]
+    hint = HINTS.get(code)
+    return f"{details} [{code.lower()}]" + (f"; {hint}" if hint else "")

@@ -1,0 +1,72 @@
+"""The one async client of the control API, used by every verb and the console."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+
+import grpc
+
+from jaco.targets import Target
+from jaco.v1 import control_pb2, control_pb2_grpc
+from obs.logging import get_logger
+
+log = get_logger("cli")
+
+DEFAULT_TIMEOUT = 15.0
+
+
+class Unreachable(Exception):
+    """jacod could not be reached at all: exit code 3."""
+
+    def __init__(self, target: Target, reason: str):
+        self.target, self.reason = target, reason
+        hint = (
+            "is jacod running? start one with `jacod --dev`, or point --server / JACO_SERVER at a node"
+        )
+        super().__init__(f"cannot reach jacod at {target.grpc_target} ({reason}); {hint}")
+
+
+class Client:
+    def __init__(self, target: Target, *, timeout: float = DEFAULT_TIMEOUT):
+        self.target = target
+        self.timeout = timeout
+        self._channel: grpc.aio.Channel | None = None
+        self.control: control_pb2_grpc.ControlStub
+
+    async def __aenter__(self) -> Client:
+        self.connect()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def connect(self) -> None:
+        # The only dial log: transport and target, never credentials.
+        log.info("dialing jacod", extra={"transport": self.target.transport,
+                                         "target": self.target.address})
+        if self.target.transport == "unix" and not os.path.exists(self.target.address):
+            raise Unreachable(self.target, f"no socket at {self.target.address}")
+        self._channel = grpc.aio.insecure_channel(self.target.grpc_target)
+        self.control = control_pb2_grpc.ControlStub(self._channel)
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+
+    def translate(self, err: grpc.aio.AioRpcError) -> Exception:
+        """UNAVAILABLE before any answer means unreachable; the rest stay RPC errors."""
+        if err.code() == grpc.StatusCode.UNAVAILABLE and "no leader" not in (err.details() or ""):
+            return Unreachable(self.target, (err.details() or "unavailable").splitlines()[0])
+        return err
+
+    async def status(self, consistent: bool = False) -> control_pb2.GetStatusResponse:
+        try:
+            return await self.control.GetStatus(
+                control_pb2.GetStatusRequest(consistent=consistent), timeout=self.timeout
+            )
+        except grpc.aio.AioRpcError as err:
+            raise self.translate(err) from None

@@ -1,0 +1,1 @@
+"""jacod: the JACO node daemon."""

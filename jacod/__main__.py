@@ -1,0 +1,82 @@
+"""`jacod`: the JACO node daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from jaco import __version__
+
+EXAMPLES = """\
+examples:
+  jacod --dev                         single node for a laptop; socket in $XDG_STATE_HOME/jaco
+  jacod --dev --data-dir /tmp/j1      another dev node with its own state
+  jacod --config /etc/jaco/jacod.toml under systemd (see packaging/systemd/jaco.service)
+
+logging: under systemd (INVOCATION_ID set) logs go to journald when its socket is
+reachable, else JSON lines on stderr; otherwise text. `journalctl -u jaco SUBSYSTEM=raft`.
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="jacod",
+        description="The JACO node daemon: serves the control API, runs its replicas.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        argument_default=None,
+    )
+    p.add_argument("--version", action="version", version=f"jacod {__version__}")
+    p.add_argument("--config", metavar="FILE", help="TOML file with any of the options below")
+    p.add_argument("--dev", action="store_true", default=None,
+                   help="single-node development mode (socket and data under the user's state dir)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="state directory (default: $XDG_STATE_HOME/jaco with --dev, else /var/lib/jaco)")
+    p.add_argument("--node-name", metavar="NAME", help="this node's name (default: hostname)")
+    p.add_argument("--socket", metavar="PATH",
+                   help="unix socket (default: DIR/jacod.sock with --dev, else /run/jaco/jacod.sock)")
+    p.add_argument("--socket-group", metavar="GROUP", help="group that may use the socket (mode 0660)")
+    p.add_argument("--listen", metavar="HOST:PORT", help="TCP address for the gRPC API")
+    p.add_argument("--advertise", metavar="HOST:PORT", help="gRPC address peers use (default: --listen)")
+    p.add_argument("--raft-listen", metavar="HOST:PORT", help="TCP address for raft traffic")
+    p.add_argument("--bootstrap", action="store_true", default=None, help="create a new cluster")
+    p.add_argument("--join", metavar="HOST:PORT", help="join the cluster of the node at HOST:PORT")
+    p.add_argument("--join-token", metavar="TOKEN", help="from `jaco node join-token` (needed with --join)")
+    p.add_argument("--runtime", choices=("process", "docker"), help="replica runtime (default: process)")
+    p.add_argument("--log-level", metavar="LEVEL", help="debug|info|warn|error (default: info; env JACO_LOG)")
+    p.add_argument("--log-format", choices=("auto", "journald", "json", "text"),
+                   help="override the automatic choice (default: auto)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    import logging
+
+    import obs.logging as obslog
+    from jacod import config, errors
+
+    ns = parser().parse_args(argv)
+    flags = {k: v for k, v in vars(ns).items() if k != "config"}
+    try:
+        level = obslog.resolve_level(ns.log_level, False, os.environ.get("JACO_LOG"), logging.INFO)
+        file_values = config.load_file(ns.config) if ns.config else {}
+        cfg = config.build(file_values, flags)
+    except (obslog.InvalidLevel, errors.InvalidArgument) as exc:
+        print(f"jacod: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    obslog.setup_daemon(level, cfg.log_format)
+    from jacod import server
+
+    try:
+        asyncio.run(server.serve(cfg))
+    except errors.JacoError as exc:
+        obslog.get_logger("daemon").error(str(exc))
+        obslog.shutdown()
+        sys.exit(1)
+    obslog.shutdown()
+
+
+if __name__ == "__main__":
+    main()

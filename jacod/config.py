@@ -1,0 +1,86 @@
+"""jacod's configuration: defaults < ``--config FILE`` (TOML) < flags."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from pathlib import Path
+
+import msgspec
+
+from jacod.errors import InvalidArgument
+
+SYSTEM_SOCKET = "/run/jaco/jacod.sock"
+SYSTEM_DATA_DIR = "/var/lib/jaco"
+
+
+def default_dev_data_dir() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "jaco"
+
+
+class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    dev: bool = False
+    data_dir: str = ""
+    node_name: str = ""
+    socket: str = ""
+    socket_group: str = ""
+    listen: str = ""            # gRPC TCP listener, host:port ("" = unix socket only)
+    raft_listen: str = ""       # raft host:port
+    advertise: str = ""         # gRPC address peers use to reach this node
+    bootstrap: bool = False
+    join: str = ""
+    join_token: str = ""
+    runtime: str = "process"
+    log_level: str = "info"
+    log_format: str = "auto"    # auto | journald | json | text
+    shutdown_grace: float = 10.0
+    labels: dict[str, str] = {}
+
+    def resolved(self) -> DaemonConfig:
+        """Fill derived defaults; raise InvalidArgument naming the bad field."""
+        data_dir = self.data_dir or (str(default_dev_data_dir()) if self.dev else SYSTEM_DATA_DIR)
+        sock = self.socket or (str(Path(data_dir) / "jacod.sock") if self.dev else SYSTEM_SOCKET)
+        if self.runtime not in ("process", "docker"):
+            raise InvalidArgument(f"runtime: must be process or docker, got {self.runtime!r}")
+        for name in ("listen", "raft_listen", "join", "advertise"):
+            value = getattr(self, name)
+            if value:
+                check_hostport(value, name)
+        if self.join and not self.join_token:
+            raise InvalidArgument("join_token: required with --join (get one with `jaco node join-token`)")
+        if self.join and self.bootstrap:
+            raise InvalidArgument("bootstrap: cannot be combined with --join")
+        return msgspec.structs.replace(
+            self,
+            data_dir=data_dir,
+            socket=sock,
+            node_name=self.node_name or socket.gethostname(),
+        )
+
+
+def check_hostport(value: str, field: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise InvalidArgument(f"{field}: expected HOST:PORT (e.g. 127.0.0.1:7400), got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def load_file(path: str) -> dict[str, object]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise InvalidArgument(f"--config: no such file: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidArgument(f"--config {path}: not valid TOML: {exc}") from None
+    return {k.replace("-", "_"): v for k, v in data.items()}
+
+
+def build(file_values: dict[str, object], flag_values: dict[str, object]) -> DaemonConfig:
+    merged = {**file_values, **{k: v for k, v in flag_values.items() if v is not None}}
+    try:
+        return msgspec.convert(merged, DaemonConfig).resolved()
+    except msgspec.ValidationError as exc:
+        raise InvalidArgument(f"config: {exc}") from None

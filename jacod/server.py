@@ -1,0 +1,115 @@
+"""Wiring only: build the pieces from the config, serve, stop gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+
+from jaco import __version__
+from jaco.v1 import control_pb2_grpc, node_pb2_grpc
+from jacod import errors, identity, sdnotify
+from jacod.api.control import ControlService
+from jacod.api.interceptors import IdentityInterceptor
+from jacod.api.node import NodeService
+from jacod.config import DaemonConfig
+from obs.logging import get_logger
+
+log = get_logger("daemon")
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """One jacod per data dir: a second one fails fast instead of corrupting it."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fh = open(data_dir / "jacod.lock", "w")  # noqa: SIM115 - held for the daemon's life
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise errors.FailedPrecondition(
+            f"another jacod is using data dir {data_dir}; stop it or pass --data-dir"
+        ) from None
+    try:
+        yield
+    finally:
+        fh.close()
+
+
+def prepare_socket(path: Path) -> None:
+    """Make the socket's directory; remove a stale socket nobody listens on."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    if not path.exists():
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()
+            return
+    raise errors.FailedPrecondition(f"another jacod is already serving on {path}")
+
+
+def secure_socket(path: Path, group: str) -> None:
+    """The socket's mode is the gate for identity `local`: owner and group only."""
+    if group:
+        import grp
+
+        os.chown(path, -1, grp.getgrnam(group).gr_gid)
+    os.chmod(path, 0o660)
+
+
+async def serve(cfg: DaemonConfig) -> None:
+    data_dir = Path(cfg.data_dir)
+    with data_dir_lock(data_dir):
+        ident = identity.load_or_create(data_dir, cfg.node_name)
+        sock_path = Path(cfg.socket)
+        prepare_socket(sock_path)
+
+        server = grpc.aio.server(interceptors=[IdentityInterceptor()])
+        control_pb2_grpc.add_ControlServicer_to_server(
+            ControlService(ident, cfg.advertise or cfg.listen, cfg.runtime), server
+        )
+        node_pb2_grpc.add_NodeServiceServicer_to_server(NodeService(), server)
+        old_umask = os.umask(0o117)
+        try:
+            server.add_insecure_port(f"unix:{sock_path}")
+        finally:
+            os.umask(old_umask)
+        if cfg.listen:
+            # Plain TCP until TLS lands; every call on it needs a token (refused for now).
+            if server.add_insecure_port(cfg.listen) == 0:
+                raise errors.FailedPrecondition(f"cannot listen on {cfg.listen}: address in use?")
+        await server.start()
+        secure_socket(sock_path, cfg.socket_group)
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        log.info(
+            "jacod ready",
+            extra={
+                "node": ident.node_name,
+                "cluster_id": ident.cluster_id,
+                "socket": str(sock_path),
+                "listen": cfg.listen,
+                "runtime": cfg.runtime,
+                "version": __version__,
+            },
+        )
+        sdnotify.notify("READY=1")
+        await stop.wait()
+        sdnotify.notify("STOPPING=1")
+        log.info("shutting down: finishing in-flight RPCs", extra={"grace_s": cfg.shutdown_grace})
+        await server.stop(cfg.shutdown_grace)
+        with contextlib.suppress(FileNotFoundError):
+            sock_path.unlink()
+        log.info("jacod stopped")
