@@ -1,35 +1,25 @@
-# JACO developer entry points. `make demo` and `make test` are the README's two
-# commands: each sets up everything it needs first (apt packages when root).
+# JACO developer entry points. `make demo` / `make test` run the README's two
+# commands (scripts/demo.sh, scripts/test.sh), which set up what they need first.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PROTOS := $(wildcard proto/jaco/v1/*.proto)
 
-.PHONY: setup demo test test-fast proto proto-check lint bench clean
+.PHONY: setup demo test proto lint bench clean
 
-$(BIN)/python:
-	$(PY) -m venv $(VENV)
+setup:
+	./scripts/setup.sh
 
-# Stamp so `make test` does not reinstall on every run.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	./scripts/setup-system.sh
-	$(BIN)/pip install -q -e '.[daemon,dev]'
-	touch $@
-
-setup: $(VENV)/.installed
-
-demo: setup
+demo:
 	./scripts/demo.sh
 
-test: setup
-	./scripts/run-tests.sh
+test:
+	./scripts/test.sh
 
 proto: setup
 	$(BIN)/python scripts/genproto.py --out .
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
 	$(BIN)/mypy
 
 bench: setup

@@ -6,8 +6,7 @@ Contexts from ``~/.config/jaco/config.toml`` slot in between once they land.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
 
 SYSTEM_SOCKET = "/run/jaco/jacod.sock"
 
@@ -16,8 +15,7 @@ class UsageError(ValueError):
     """Bad flags or environment: exit code 2."""
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     transport: str  # "unix" | "tcp"
     address: str    # socket path, or host:port
     source: str     # what chose it, for error messages
@@ -30,14 +28,15 @@ class Target:
         return self.grpc_target
 
 
-def dev_socket() -> Path:
+# os.path rather than pathlib: this runs on every CLI start (see bench/cli_startup.py).
+def dev_socket() -> str:
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(state) / "jaco" / "jacod.sock"
+    return os.path.join(state, "jaco", "jacod.sock")
 
 
-def local_sockets() -> list[Path]:
+def local_sockets() -> list[str]:
     """Where a local jacod listens: the system socket, then `jacod --dev`'s."""
-    return [Path(SYSTEM_SOCKET), dev_socket()]
+    return [SYSTEM_SOCKET, dev_socket()]
 
 
 def parse_server(value: str, source: str) -> Target:
@@ -66,8 +65,8 @@ def resolve(flag: str | None, env: dict[str, str] | None = None) -> Target:
         return parse_server(env["JACO_SERVER"], "JACO_SERVER")
     candidates = local_sockets()
     for path in candidates:
-        if path.exists():
-            return Target("unix", str(path), "local socket")
+        if os.path.exists(path):
+            return Target("unix", path, "local socket")
     # None exists yet: name the dev one so the error can say where we looked.
-    return Target("unix", str(candidates[-1]), "local socket (none found: looked in "
-                  + ", ".join(str(p) for p in candidates) + ")")
+    return Target("unix", candidates[-1],
+                  "local socket (none found: looked in " + ", ".join(candidates) + ")")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 # Level names as the spec writes them.
@@ -56,8 +56,7 @@ def attributes(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def timestamp(record: logging.LogRecord) -> str:
-    ts = datetime.fromtimestamp(record.created, UTC)
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
 
 
 def _text_value(value: Any) -> str:
