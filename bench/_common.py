@@ -17,8 +17,11 @@ BIN = Path(sys.executable).parent
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("JACO_", "OTEL_")) and k not in ("INVOCATION_ID", "NOTIFY_SOCKET")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("JACO_", "OTEL_")) and k not in ("INVOCATION_ID", "NOTIFY_SOCKET")
+    }
     env.update(extra)
     return env
 
@@ -45,13 +48,19 @@ def dev_daemon() -> Iterator[str]:
         sock = f"{tmp}/jacod.sock"
         proc = subprocess.Popen(
             [str(BIN / "jacod"), "--dev", "--data-dir", tmp, "--socket", sock],
-            env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=clean_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 30
             server = f"unix://{sock}"
-            while subprocess.run([str(BIN / "jaco"), "--server", server, "status"],
-                                 capture_output=True).returncode != 0:
+            while (
+                subprocess.run(
+                    [str(BIN / "jaco"), "--server", server, "status"], capture_output=True
+                ).returncode
+                != 0
+            ):
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise SystemExit("bench: jacod --dev did not come up")
                 time.sleep(0.1)

@@ -18,12 +18,17 @@ def main() -> None:
     base = median_ms(time_command([sys.executable, "-c", "import grpc"], ns.runs, env))
     version = median_ms(time_command([str(BIN / "jaco"), "--version"], ns.runs, env))
     with dev_daemon() as server:
-        status = median_ms(time_command(
-            [str(BIN / "jaco"), "--server", server, "status", "-o", "json"], ns.runs, env))
+        status = median_ms(
+            time_command(
+                [str(BIN / "jaco"), "--server", server, "status", "-o", "json"], ns.runs, env
+            )
+        )
     print(f"baseline  python -c 'import grpc'   {base:7.1f} ms")
     print(f"jaco --version                      {version:7.1f} ms   ratio {version / base:.2f}x")
-    print(f"jaco status -o json                 {status:7.1f} ms   ratio {status / base:.2f}x"
-          "   (goal <= 1.5x)")
+    print(
+        f"jaco status -o json                 {status:7.1f} ms   ratio {status / base:.2f}x"
+        "   (goal <= 1.5x)"
+    )
 
 
 if __name__ == "__main__":

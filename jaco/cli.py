@@ -38,14 +38,28 @@ def _global_flags(sub: bool) -> argparse.ArgumentParser:
 
     g = argparse.ArgumentParser(add_help=False)
     opts = g.add_argument_group("global options")
-    opts.add_argument("--server", metavar="TARGET", default=d(None),
-                      help="unix:///PATH or HOST:PORT (default: $JACO_SERVER, else the local socket)")
-    opts.add_argument("-o", "--output", choices=("text", "json"), default=d("text"),
-                      help="output format (default: text)")
-    opts.add_argument("--log-level", metavar="LEVEL", default=d(None),
-                      help="debug|info|warn|error (default: $JACO_LOG, else warn)")
-    opts.add_argument("-v", "--verbose", action="store_true", default=d(False),
-                      help="same as --log-level debug")
+    opts.add_argument(
+        "--server",
+        metavar="TARGET",
+        default=d(None),
+        help="unix:///PATH or HOST:PORT (default: $JACO_SERVER, else the local socket)",
+    )
+    opts.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default=d("text"),
+        help="output format (default: text)",
+    )
+    opts.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        default=d(None),
+        help="debug|info|warn|error (default: $JACO_LOG, else warn)",
+    )
+    opts.add_argument(
+        "-v", "--verbose", action="store_true", default=d(False), help="same as --log-level debug"
+    )
     return g
 
 
@@ -122,16 +136,23 @@ def dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(go())
     except Unreachable as exc:
         return fail(str(exc), EXIT_UNREACHABLE)
+    except UsageError as exc:
+        return fail(str(exc), EXIT_USAGE)
     except grpc.aio.AioRpcError as err:
         return fail(describe_rpc_error(err), EXIT_FAILED)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `jaco ... | head`: the reader is gone; not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - one line for operators, traceback at debug
         import logging
 
         logging.getLogger("jaco.cli").debug("unexpected error", exc_info=exc)
-        return fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)",
-                    EXIT_FAILED)
+        return fail(
+            f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)", EXIT_FAILED
+        )
 
 
 HINTS = {

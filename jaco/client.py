@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
+from typing import Any
 
 import grpc
 
 from jaco.targets import Target
-from jaco.v1 import control_pb2, control_pb2_grpc
+from jaco.v1 import control_pb2, control_pb2_grpc, entities_pb2
 from obs.logging import get_logger
 
 log = get_logger("cli")
@@ -22,7 +23,8 @@ class Unreachable(Exception):
     def __init__(self, target: Target, reason: str):
         self.target, self.reason = target, reason
         hint = (
-            "is jacod running? start one with `jacod --dev`, or point --server / JACO_SERVER at a node"
+            "is jacod running? start one with `jacod --dev`, "
+            "or point --server / JACO_SERVER at a node"
         )
         super().__init__(f"cannot reach jacod at {target.grpc_target} ({reason}); {hint}")
 
@@ -45,8 +47,10 @@ class Client:
 
     def connect(self) -> None:
         # The only dial log: transport and target, never credentials.
-        log.info("dialing jacod", extra={"transport": self.target.transport,
-                                         "target": self.target.address})
+        log.info(
+            "dialing jacod",
+            extra={"transport": self.target.transport, "target": self.target.address},
+        )
         if self.target.transport == "unix" and not os.path.exists(self.target.address):
             raise Unreachable(self.target, f"no socket at {self.target.address}")
         self._channel = grpc.aio.insecure_channel(self.target.grpc_target)
@@ -63,10 +67,35 @@ class Client:
             return Unreachable(self.target, (err.details() or "unavailable").splitlines()[0])
         return err
 
-    async def status(self, consistent: bool = False) -> control_pb2.GetStatusResponse:
+    async def _unary(self, method: str, request: object, timeout: float | None = None) -> Any:
         try:
-            return await self.control.GetStatus(
-                control_pb2.GetStatusRequest(consistent=consistent), timeout=self.timeout
-            )
+            return await getattr(self.control, method)(request, timeout=timeout or self.timeout)
         except grpc.aio.AioRpcError as err:
             raise self.translate(err) from None
+
+    async def status(self, consistent: bool = False) -> control_pb2.GetStatusResponse:
+        return await self._unary("GetStatus", control_pb2.GetStatusRequest(consistent=consistent))
+
+    async def list_nodes(self, consistent: bool = False) -> list[entities_pb2.Node]:
+        resp = await self._unary("ListNodes", control_pb2.ListNodesRequest(consistent=consistent))
+        return list(resp.nodes)
+
+    async def create_join_token(self, ttl_seconds: int) -> control_pb2.CreateJoinTokenResponse:
+        return await self._unary(
+            "CreateJoinToken", control_pb2.CreateJoinTokenRequest(ttl_seconds=ttl_seconds)
+        )
+
+    async def remove_node(self, name: str) -> control_pb2.RemoveNodeResponse:
+        return await self._unary("RemoveNode", control_pb2.RemoveNodeRequest(name=name))
+
+    async def backup(self) -> tuple[bytes, int]:
+        chunks, audit_id = [], 0
+        try:
+            async for chunk in self.control.Backup(
+                control_pb2.BackupRequest(), timeout=self.timeout * 4
+            ):
+                chunks.append(chunk.data)
+                audit_id = chunk.audit_id or audit_id
+        except grpc.aio.AioRpcError as err:
+            raise self.translate(err) from None
+        return b"".join(chunks), audit_id

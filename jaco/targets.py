@@ -17,8 +17,8 @@ class UsageError(ValueError):
 
 class Target(NamedTuple):
     transport: str  # "unix" | "tcp"
-    address: str    # socket path, or host:port
-    source: str     # what chose it, for error messages
+    address: str  # socket path, or host:port
+    source: str  # what chose it, for error messages
 
     @property
     def grpc_target(self) -> str:
@@ -30,7 +30,9 @@ class Target(NamedTuple):
 
 # os.path rather than pathlib: this runs on every CLI start (see bench/cli_startup.py).
 def dev_socket() -> str:
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
     return os.path.join(state, "jaco", "jacod.sock")
 
 
@@ -68,5 +70,6 @@ def resolve(flag: str | None, env: dict[str, str] | None = None) -> Target:
         if os.path.exists(path):
             return Target("unix", path, "local socket")
     # None exists yet: name the dev one so the error can say where we looked.
-    return Target("unix", candidates[-1],
-                  "local socket (none found: looked in " + ", ".join(candidates) + ")")
+    return Target(
+        "unix", candidates[-1], "local socket (none found: looked in " + ", ".join(candidates) + ")"
+    )

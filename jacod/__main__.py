@@ -15,6 +15,12 @@ examples:
   jacod --dev --data-dir /tmp/j1      another dev node with its own state
   jacod --config /etc/jaco/jacod.toml under systemd (see packaging/systemd/jaco.service)
 
+  # a three-node cluster
+  jacod --bootstrap --node-name a --listen 10.0.0.1:7400 --raft-listen 10.0.0.1:7401
+  jaco node join-token                # on a, prints TOKEN
+  jacod --join 10.0.0.1:7400 --join-token TOKEN --node-name b \
+        --listen 10.0.0.2:7400 --raft-listen 10.0.0.2:7401
+
 logging: under systemd (INVOCATION_ID set) logs go to journald when its socket is
 reachable, else JSON lines on stderr; otherwise text. `journalctl -u jaco SUBSYSTEM=raft`.
 """
@@ -30,24 +36,58 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"jacod {__version__}")
     p.add_argument("--config", metavar="FILE", help="TOML file with any of the options below")
-    p.add_argument("--dev", action="store_true", default=None,
-                   help="single-node development mode (socket and data under the user's state dir)")
-    p.add_argument("--data-dir", metavar="DIR",
-                   help="state directory (default: $XDG_STATE_HOME/jaco with --dev, else /var/lib/jaco)")
+    p.add_argument(
+        "--dev",
+        action="store_true",
+        default=None,
+        help="single-node development mode (socket and data under the user's state dir)",
+    )
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="state directory (default: $XDG_STATE_HOME/jaco with --dev, else /var/lib/jaco)",
+    )
     p.add_argument("--node-name", metavar="NAME", help="this node's name (default: hostname)")
-    p.add_argument("--socket", metavar="PATH",
-                   help="unix socket (default: DIR/jacod.sock with --dev, else /run/jaco/jacod.sock)")
-    p.add_argument("--socket-group", metavar="GROUP", help="group that may use the socket (mode 0660)")
+    p.add_argument(
+        "--socket",
+        metavar="PATH",
+        help="unix socket (default: DIR/jacod.sock with --dev, else /run/jaco/jacod.sock)",
+    )
+    p.add_argument(
+        "--socket-group", metavar="GROUP", help="group that may use the socket (mode 0660)"
+    )
     p.add_argument("--listen", metavar="HOST:PORT", help="TCP address for the gRPC API")
-    p.add_argument("--advertise", metavar="HOST:PORT", help="gRPC address peers use (default: --listen)")
+    p.add_argument(
+        "--advertise", metavar="HOST:PORT", help="gRPC address peers use (default: --listen)"
+    )
     p.add_argument("--raft-listen", metavar="HOST:PORT", help="TCP address for raft traffic")
     p.add_argument("--bootstrap", action="store_true", default=None, help="create a new cluster")
     p.add_argument("--join", metavar="HOST:PORT", help="join the cluster of the node at HOST:PORT")
-    p.add_argument("--join-token", metavar="TOKEN", help="from `jaco node join-token` (needed with --join)")
-    p.add_argument("--runtime", choices=("process", "docker"), help="replica runtime (default: process)")
-    p.add_argument("--log-level", metavar="LEVEL", help="debug|info|warn|error (default: info; env JACO_LOG)")
-    p.add_argument("--log-format", choices=("auto", "journald", "json", "text"),
-                   help="override the automatic choice (default: auto)")
+    p.add_argument(
+        "--join-token", metavar="TOKEN", help="from `jaco node join-token` (needed with --join)"
+    )
+    p.add_argument(
+        "--restore",
+        metavar="FILE",
+        help="with --bootstrap: start a new cluster from a `jaco backup` file",
+    )
+    p.add_argument(
+        "--backup-interval",
+        metavar="SECONDS",
+        type=float,
+        help="periodic backups into DIR/backups on the leader (default: off)",
+    )
+    p.add_argument(
+        "--runtime", choices=("process", "docker"), help="replica runtime (default: process)"
+    )
+    p.add_argument(
+        "--log-level", metavar="LEVEL", help="debug|info|warn|error (default: info; env JACO_LOG)"
+    )
+    p.add_argument(
+        "--log-format",
+        choices=("auto", "journald", "json", "text"),
+        help="override the automatic choice (default: auto)",
+    )
     return p
 
 

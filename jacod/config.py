@@ -16,7 +16,9 @@ SYSTEM_DATA_DIR = "/var/lib/jaco"
 
 
 def default_dev_data_dir() -> Path:
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
     return Path(state) / "jaco"
 
 
@@ -26,15 +28,18 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     node_name: str = ""
     socket: str = ""
     socket_group: str = ""
-    listen: str = ""            # gRPC TCP listener, host:port ("" = unix socket only)
-    raft_listen: str = ""       # raft host:port
-    advertise: str = ""         # gRPC address peers use to reach this node
+    listen: str = ""  # gRPC TCP listener, host:port ("" = unix socket only)
+    raft_listen: str = ""  # raft host:port
+    advertise: str = ""  # gRPC address peers use to reach this node
     bootstrap: bool = False
     join: str = ""
     join_token: str = ""
+    restore: str = ""  # backup file to start a new cluster from (with bootstrap)
+    backup_interval: float = 0  # seconds between periodic backups on the leader; 0 = off
+    backup_keep: int = 24
     runtime: str = "process"
     log_level: str = "info"
-    log_format: str = "auto"    # auto | journald | json | text
+    log_format: str = "auto"  # auto | journald | json | text
     shutdown_grace: float = 10.0
     labels: dict[str, str] = {}
 
@@ -49,7 +54,11 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             if value:
                 check_hostport(value, name)
         if self.join and not self.join_token:
-            raise InvalidArgument("join_token: required with --join (get one with `jaco node join-token`)")
+            raise InvalidArgument(
+                "join_token: required with --join (get one with `jaco node join-token`)"
+            )
+        if self.restore and not self.bootstrap:
+            raise InvalidArgument("restore: needs --bootstrap (a restore starts a new cluster)")
         if self.join and self.bootstrap:
             raise InvalidArgument("bootstrap: cannot be combined with --join")
         return msgspec.structs.replace(

@@ -15,10 +15,15 @@ import grpc
 
 from jaco import __version__
 from jaco.v1 import control_pb2_grpc, node_pb2_grpc
-from jacod import errors, identity, sdnotify
+from jacod import errors, sdnotify
 from jacod.api.control import ControlService
-from jacod.api.interceptors import IdentityInterceptor
+from jacod.api.interceptors import Authenticator, IdentityInterceptor
 from jacod.api.node import NodeService
+from jacod.api.views import Views
+from jacod.cluster import backups, membership, raft
+from jacod.cluster.cluster import Cluster
+from jacod.cluster.clusterfile import ClusterFile
+from jacod.cluster.monitor import PeerMonitor
 from jacod.config import DaemonConfig
 from obs.logging import get_logger
 
@@ -69,47 +74,64 @@ def secure_socket(path: Path, group: str) -> None:
 async def serve(cfg: DaemonConfig) -> None:
     data_dir = Path(cfg.data_dir)
     with data_dir_lock(data_dir):
-        ident = identity.load_or_create(data_dir, cfg.node_name)
         sock_path = Path(cfg.socket)
         prepare_socket(sock_path)
-
-        server = grpc.aio.server(interceptors=[IdentityInterceptor()])
-        control_pb2_grpc.add_ControlServicer_to_server(
-            ControlService(ident, cfg.advertise or cfg.listen, cfg.runtime), server
-        )
-        node_pb2_grpc.add_NodeServiceServicer_to_server(NodeService(), server)
-        old_umask = os.umask(0o117)
+        cluster, cf = await membership.open_cluster(cfg, raft.RaftTimings())
         try:
-            server.add_insecure_port(f"unix:{sock_path}")
+            await _serve(cfg, cluster, cf, sock_path)
         finally:
-            os.umask(old_umask)
-        if cfg.listen:
-            # Plain TCP until TLS lands; every call on it needs a token (refused for now).
-            if server.add_insecure_port(cfg.listen) == 0:
-                raise errors.FailedPrecondition(f"cannot listen on {cfg.listen}: address in use?")
-        await server.start()
-        secure_socket(sock_path, cfg.socket_group)
+            await cluster.stop()
 
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        log.info(
-            "jacod ready",
-            extra={
-                "node": ident.node_name,
-                "cluster_id": ident.cluster_id,
-                "socket": str(sock_path),
-                "listen": cfg.listen,
-                "runtime": cfg.runtime,
-                "version": __version__,
-            },
+
+async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path: Path) -> None:
+    monitor = PeerMonitor(cluster)
+    cluster.spawn(monitor.run(), name="peer-monitor")
+    if cfg.backup_interval > 0:
+        cluster.spawn(
+            backups.periodic(
+                cluster, Path(cfg.data_dir) / "backups", cfg.backup_interval, cfg.backup_keep
+            ),
+            name="backups",
         )
-        sdnotify.notify("READY=1")
-        await stop.wait()
-        sdnotify.notify("STOPPING=1")
-        log.info("shutting down: finishing in-flight RPCs", extra={"grace_s": cfg.shutdown_grace})
-        await server.stop(cfg.shutdown_grace)
-        with contextlib.suppress(FileNotFoundError):
-            sock_path.unlink()
-        log.info("jacod stopped")
+    views = Views(cluster, monitor, cfg.runtime)
+
+    server = grpc.aio.server(interceptors=[IdentityInterceptor(Authenticator(cf.secret))])
+    control_pb2_grpc.add_ControlServicer_to_server(ControlService(views, cf), server)
+    node_pb2_grpc.add_NodeServiceServicer_to_server(NodeService(views, cf), server)
+    old_umask = os.umask(0o117)
+    try:
+        server.add_insecure_port(f"unix:{sock_path}")
+    finally:
+        os.umask(old_umask)
+    if cfg.listen:
+        # Plain TCP until TLS lands: node calls carry peer credentials, the
+        # control API refuses TCP callers until bearer tokens exist.
+        if server.add_insecure_port(cfg.listen) == 0:
+            raise errors.FailedPrecondition(f"cannot listen on {cfg.listen}: address in use?")
+    await server.start()
+    secure_socket(sock_path, cfg.socket_group)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "jacod ready",
+        extra={
+            "node": cf.node_name,
+            "cluster_id": cf.cluster_id,
+            "socket": str(sock_path),
+            "listen": cfg.listen,
+            "raft_address": cf.raft_address,
+            "runtime": cfg.runtime,
+            "version": __version__,
+        },
+    )
+    sdnotify.notify("READY=1")
+    await stop.wait()
+    sdnotify.notify("STOPPING=1")
+    log.info("shutting down: finishing in-flight RPCs", extra={"grace_s": cfg.shutdown_grace})
+    await server.stop(cfg.shutdown_grace)
+    with contextlib.suppress(FileNotFoundError):
+        sock_path.unlink()
+    log.info("jacod stopped")

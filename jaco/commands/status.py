@@ -21,8 +21,11 @@ examples:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--consistent", action="store_true",
-                   help="read from the leader (default: any node's local view)")
+    p.add_argument(
+        "--consistent",
+        action="store_true",
+        help="read from the leader (default: any node's local view)",
+    )
 
 
 async def run(args: argparse.Namespace, client: Client) -> int:
@@ -33,14 +36,24 @@ async def run(args: argparse.Namespace, client: Client) -> int:
         print_json(to_dict(resp))
         return 0
     c, n = resp.cluster, resp.node
-    print(f"cluster   {c.cluster_id}  leader {c.leader or '(none)'}  nodes {c.node_count}"
-          f"  quorum {'yes' if c.has_quorum else 'NO'}")
+    print(
+        f"cluster   {c.cluster_id}  leader {c.leader or '(none)'}  nodes {c.node_count}"
+        f"  quorum {'yes' if c.has_quorum else 'NO'}"
+    )
     print(f"answered  {n.name}  jacod {resp.version}  runtime {n.runtime or '-'}")
     print(f"identity  {resp.identity}")
     if resp.nodes:
         d = to_dict(resp)
-        rows = [[x["name"], x["role"], x["address"] or "-", "yes" if x["healthy"] else "no",
-                 x["runtime"] or "-"] for x in d["nodes"]]
+        rows = [
+            [
+                x["name"],
+                x["role"],
+                x["address"] or "-",
+                "yes" if x["healthy"] else "no",
+                x["runtime"] or "-",
+            ]
+            for x in d["nodes"]
+        ]
         print()
         print(table(rows, ["node", "role", "address", "healthy", "runtime"]))
     return 0

@@ -11,24 +11,39 @@ import grpc
 from jacod import errors
 from jacod.api import context
 from jacod.api.errors import wrap_stream, wrap_unary
+from jacod.cluster import peers
 
-# Resolves (method, metadata, peer) -> identity; raises errors.Unauthenticated.
-Authenticator = Callable[[str, dict[str, str], str], Awaitable[str]]
+NODE_SERVICE = "/jaco.v1.NodeService/"
+JOIN = NODE_SERVICE + "Join"
 
 
-async def socket_trust(method: str, metadata: dict[str, str], peer: str) -> str:
+class Authenticator:
     """Unix-socket callers are `local` (the socket's file mode is the gate).
-    TCP callers need a bearer token, which lands with the identity issue."""
-    if peer.startswith("unix:"):
-        return "local"
-    raise errors.Unauthenticated(
-        "this TCP listener needs a bearer token and token auth is not enabled on this build; "
-        "use the unix socket (jaco --server unix:///run/jaco/jacod.sock)"
-    )
+    Over TCP: the node service needs peer credentials (``cluster/peers.py``),
+    except Join, which the servicer checks against the join token; the control
+    API needs a bearer token, which lands with the identity issue."""
+
+    def __init__(self, secret: str = ""):
+        self._secret = secret
+
+    async def __call__(self, method: str, metadata: dict[str, str], peer: str) -> str:
+        if peer.startswith("unix:"):
+            return "local"
+        if method == JOIN:
+            return "system"
+        if method.startswith(NODE_SERVICE):
+            if not self._secret:
+                raise errors.Unauthenticated("this node is not part of a cluster yet")
+            peers.verify(self._secret, metadata.get(peers.HEADER, ""), method)
+            return "system"
+        raise errors.Unauthenticated(
+            "the control API over TCP needs a bearer token, which this build does not support "
+            "yet; use the unix socket (jaco --server unix:///run/jaco/jacod.sock)"
+        )
 
 
 class IdentityInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, authenticate: Authenticator = socket_trust):
+    def __init__(self, authenticate: Authenticator):
         self._authenticate = authenticate
 
     async def intercept_service(
@@ -44,6 +59,7 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
         metadata = {k: v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
 
         if handler.unary_unary is not None:
+
             async def unary(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
                 async def call(req: Any, c: grpc.aio.ServicerContext) -> Any:
                     context.identity.set(await auth(method, metadata, c.peer()))

@@ -2,12 +2,54 @@
 
 from __future__ import annotations
 
+import grpc
+
+from jaco import __version__
 from jaco.v1 import node_pb2, node_pb2_grpc
 from jacod.api.unimplemented import fill_unimplemented
+from jacod.api.views import Views
+from jacod.cluster import membership, peers
+from jacod.cluster.clusterfile import ClusterFile
 
 
 class NodeService(node_pb2_grpc.NodeServiceServicer):
-    pass
+    def __init__(self, views: Views, cf: ClusterFile):
+        self._views = views
+        self._cluster = views.cluster
+        self._cf = cf
+
+    async def Join(
+        self, request: node_pb2.JoinRequest, ctx: grpc.aio.ServicerContext
+    ) -> node_pb2.JoinResponse:
+        leader = await self._cluster.wait_for_leader(timeout=10)
+        if leader != self._cluster.raft_address:
+            # The leader admits: it proposes and changes membership first hand.
+            address = self._cluster.read(
+                lambda s: next(
+                    (n.address for n in s.nodes.values() if n.raft_address == leader), ""
+                )
+            )
+            if address:
+                return await peers.join(address, request, timeout=30)
+        return await membership.admit(self._cluster, self._cf, request)
+
+    async def Propose(
+        self, request: node_pb2.ProposeRequest, ctx: grpc.aio.ServicerContext
+    ) -> node_pb2.ProposeResponse:
+        import msgspec
+
+        remaining = ctx.time_remaining()
+        outcome = await self._cluster.propose_bytes(
+            bytes(request.command), remaining if remaining else 10.0
+        )
+        return node_pb2.ProposeResponse(result=msgspec.msgpack.encode(outcome))
+
+    async def Ping(
+        self, request: node_pb2.PingRequest, ctx: grpc.aio.ServicerContext
+    ) -> node_pb2.PingResponse:
+        node = self._views.self_node()
+        node.version = __version__
+        return node_pb2.PingResponse(node=node, cluster=self._views.cluster_info())
 
 
 fill_unimplemented(NodeService, node_pb2.DESCRIPTOR.services_by_name["NodeService"])

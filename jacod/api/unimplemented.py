@@ -21,7 +21,9 @@ def fill_unimplemented(cls: T, service: ServiceDescriptor) -> T:
         full = f"{service.full_name}/{method.name}"
         if method.server_streaming:
 
-            async def stream(self: Any, request: Any, ctx: Any, _full: str = full) -> AsyncIterator[Any]:
+            async def stream(
+                self: Any, request: Any, ctx: Any, _full: str = full
+            ) -> AsyncIterator[Any]:
                 raise errors.Unimplemented(f"{_full} is not implemented by this jacod yet")
                 yield  # pragma: no cover - makes this an async generator
 

@@ -34,8 +34,7 @@ PRESSURE_FIELDS = (
 def _node_errors(name: str, address: str, raft_address: str, runtime: str) -> str | None:
     if not name:
         return "node name must not be empty"
-    if not address:
-        return "address must not be empty"
+    # `address` may be empty: a node serving only its unix socket (jacod --dev).
     if not raft_address:
         return "raft_address must not be empty"
     if runtime not in RUNTIMES:

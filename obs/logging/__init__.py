@@ -98,7 +98,9 @@ def journal_reachable(path: str = JOURNAL_SOCKET) -> bool:
         return False
 
 
-def select_daemon_mode(env: Mapping[str, str] | None = None, socket_path: str = JOURNAL_SOCKET) -> str:
+def select_daemon_mode(
+    env: Mapping[str, str] | None = None, socket_path: str = JOURNAL_SOCKET
+) -> str:
     env = os.environ if env is None else env
     if env.get("INVOCATION_ID"):
         return "journald" if journal_reachable(socket_path) else "json"

@@ -56,7 +56,10 @@ def attributes(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def timestamp(record: logging.LogRecord) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        + f".{int(record.msecs):03d}Z"
+    )
 
 
 def _text_value(value: Any) -> str:
@@ -113,8 +116,18 @@ def journal_field(name: str) -> str:
 
 
 _RESERVED_JOURNAL = frozenset(
-    {"MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "SUBSYSTEM", "LOGGER", "CODE_FILE",
-     "CODE_LINE", "CODE_FUNC", "EXCEPTION", "MESSAGE_ID"}
+    {
+        "MESSAGE",
+        "PRIORITY",
+        "SYSLOG_IDENTIFIER",
+        "SUBSYSTEM",
+        "LOGGER",
+        "CODE_FILE",
+        "CODE_LINE",
+        "CODE_FUNC",
+        "EXCEPTION",
+        "MESSAGE_ID",
+    }
 )
 
 

@@ -172,7 +172,6 @@ def test_status_update_ignores_replicas_of_other_nodes_and_older_revisions() -> 
             "invalid",
             id="join-no-name",
         ),
-        pytest.param(lambda: join_cmd("n3", address=""), "invalid", id="join-no-address"),
         pytest.param(lambda: join_cmd("n3", raft_address=""), "invalid", id="join-no-raft-address"),
         pytest.param(lambda: join_cmd("n3", runtime="lxc"), "invalid", id="join-bad-runtime"),
         pytest.param(lambda: NodeLeave(**env(), name="n7"), "not_found", id="leave-unknown"),

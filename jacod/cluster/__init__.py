@@ -1,0 +1,1 @@
+"""The raft adapter over PySyncObj: membership, propose, reads, backups."""
