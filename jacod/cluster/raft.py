@@ -47,6 +47,9 @@ class RaftTimings(msgspec.Struct, kw_only=True, frozen=True):
     """
 
     append_entries_period: float = 0.02
+    # PySyncObj's tick thread picks queued commands up once per tick (its poll
+    # timeout): the default 0.05 s put a floor of ~50 ms under every commit.
+    auto_tick_period: float = 0.005
     raft_min_timeout: float = 0.4
     raft_max_timeout: float = 1.2
     connection_timeout: float = 3.0
@@ -120,6 +123,7 @@ def start(
         journalFile=str(data_dir / "raft.journal"),
         fullDumpFile=str(data_dir / "raft.dump"),
         appendEntriesPeriod=timings.append_entries_period,
+        autoTickPeriod=timings.auto_tick_period,
         raftMinTimeout=timings.raft_min_timeout,
         raftMaxTimeout=timings.raft_max_timeout,
         connectionTimeout=timings.connection_timeout,
