@@ -167,4 +167,8 @@ def describe_rpc_error(err: object) -> str:
     code = err.code().name  # type: ignore[attr-defined]
     details = err.details() or code  # type: ignore[attr-defined]
     hint = HINTS.get(code)
-    return f"{details} [{code.lower()}]" + (f"; {hint}" if hint else "")
+    lines = details.splitlines() or [code]
+    if len(lines) > 1:  # e.g. every admission error of a deployment file, one per line
+        body = "\n".join(f"  {line}" for line in lines)
+        return f"{len(lines)} problems [{code.lower()}]:\n{body}" + (f"\n{hint}" if hint else "")
+    return f"{lines[0]} [{code.lower()}]" + (f"; {hint}" if hint else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
@@ -75,6 +76,75 @@ class Client:
 
     async def status(self, consistent: bool = False) -> control_pb2.GetStatusResponse:
         return await self._unary("GetStatus", control_pb2.GetStatusRequest(consistent=consistent))
+
+    async def watch_status(
+        self, consistent: bool = False
+    ) -> AsyncIterator[control_pb2.StatusEvent]:
+        """Status events until cancelled; no deadline (a watch is long-lived)."""
+        try:
+            async for event in self.control.WatchStatus(
+                control_pb2.WatchStatusRequest(consistent=consistent)
+            ):
+                yield event
+        except grpc.aio.AioRpcError as err:
+            raise self.translate(err) from None
+
+    async def apply(self, spec: bytes, fmt: str, dry_run: bool) -> control_pb2.ApplyResponse:
+        return await self._unary(
+            "Apply", control_pb2.ApplyRequest(spec=spec, format=fmt, dry_run=dry_run)
+        )
+
+    async def rollback(self, deployment: str, to_revision: int) -> control_pb2.RollbackResponse:
+        return await self._unary(
+            "Rollback", control_pb2.RollbackRequest(deployment=deployment, to_revision=to_revision)
+        )
+
+    async def delete(self, deployment: str) -> control_pb2.DeleteResponse:
+        return await self._unary("Delete", control_pb2.DeleteRequest(deployment=deployment))
+
+    async def revisions(self, deployment: str) -> list[entities_pb2.Deployment]:
+        resp = await self._unary(
+            "ListRevisions", control_pb2.ListRevisionsRequest(deployment=deployment)
+        )
+        return list(resp.revisions)
+
+    async def query_audit(self, query: control_pb2.AuditQuery) -> control_pb2.AuditQueryResponse:
+        return await self._unary("QueryAudit", query)
+
+    async def follow_audit(
+        self, query: control_pb2.AuditQuery, retry_for: float = 60.0
+    ) -> AsyncIterator[entities_pb2.AuditEvent]:
+        """The backlog, then new events. After a dropped connection (jacod
+        restart, leader change) it reconnects and resumes after the last id it
+        yielded: no gap, no duplicate. Gives up after ``retry_for`` seconds
+        without a connection."""
+        import asyncio
+        import time
+
+        last_id = query.after_id
+        down_since: float | None = None
+        while True:
+            q = control_pb2.AuditQuery()
+            q.CopyFrom(query)
+            q.after_id = last_id
+            try:
+                async for event in self.control.FollowAudit(q):
+                    down_since = None
+                    last_id = event.id
+                    yield event
+                return
+            except grpc.aio.AioRpcError as err:
+                if err.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                    raise self.translate(err) from None
+                now = time.monotonic()
+                down_since = down_since or now
+                if now - down_since > retry_for:
+                    raise self.translate(err) from None
+                log.warning(
+                    "audit stream interrupted; reconnecting",
+                    extra={"code": err.code().name, "after_id": last_id},
+                )
+                await asyncio.sleep(0.5)
 
     async def list_nodes(self, consistent: bool = False) -> list[entities_pb2.Node]:
         resp = await self._unary("ListNodes", control_pb2.ListNodesRequest(consistent=consistent))

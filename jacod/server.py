@@ -25,6 +25,7 @@ from jacod.cluster.cluster import Cluster
 from jacod.cluster.clusterfile import ClusterFile
 from jacod.cluster.monitor import PeerMonitor
 from jacod.config import DaemonConfig
+from jacod.scheduler.reconcile import Scheduler
 from obs.logging import get_logger
 
 log = get_logger("daemon")
@@ -93,6 +94,7 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
             ),
             name="backups",
         )
+    cluster.spawn(Scheduler(cluster).run(), name="scheduler")
     views = Views(cluster, monitor, cfg.runtime)
 
     server = grpc.aio.server(interceptors=[IdentityInterceptor(Authenticator(cf.secret))])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-VERBS = ("status", "node", "backup")
+VERBS = ("status", "apply", "rollback", "delete", "audit", "node", "backup")
 
 
 def load(name: str) -> ModuleType:

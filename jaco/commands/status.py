@@ -1,26 +1,32 @@
-"""`jaco status`: who answers, the cluster, its nodes."""
+"""`jaco status [-w]`: deployments, replicas, nodes."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from jaco.client import Client
 
 NAME = "status"
-HELP = "show the cluster, its nodes and who you are"
-DESCRIPTION = "Show the cluster identity, the answering node, the nodes and your resolved identity."
+HELP = "show deployments, replicas and nodes (-w: keep watching)"
+DESCRIPTION = (
+    "Show the cluster: deployments with their ready replicas, every replica "
+    "(state, node, restarts, age, last error) and the nodes (role, health, pressure)."
+)
 EXAMPLES = """\
 examples:
-  jaco status                      summary of the local node's view
-  jaco status -o json | jq .cluster.leader
+  jaco status                      the local node's view
+  jaco status -w                   keep it live (redraws on every change)
+  jaco status -o json | jq '.replicas[] | select(.state != "running")'
+  jaco status -o json -w           one JSON event per line, for scripts
   jaco status --consistent         ask the leader instead of the nearest node
-  jaco --server 10.0.0.5:7400 status
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-w", "--watch", action="store_true", help="keep watching; redraw on changes")
     p.add_argument(
         "--consistent",
         action="store_true",
@@ -29,31 +35,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace, client: Client) -> int:
-    from jaco.render import print_json, table, to_dict
+    import json
 
-    resp = await client.status(consistent=args.consistent)
-    if args.output == "json":
-        print_json(to_dict(resp))
+    from jaco.render import print_json, to_dict
+    from jaco.statusview import render
+
+    colour = sys.stdout.isatty() and "NO_COLOR" not in __import__("os").environ
+    if not args.watch:
+        resp = await client.status(consistent=args.consistent)
+        if args.output == "json":
+            print_json(to_dict(resp))
+        else:
+            print(render(to_dict(resp), colour))
         return 0
-    c, n = resp.cluster, resp.node
-    print(
-        f"cluster   {c.cluster_id}  leader {c.leader or '(none)'}  nodes {c.node_count}"
-        f"  quorum {'yes' if c.has_quorum else 'NO'}"
-    )
-    print(f"answered  {n.name}  jacod {resp.version}  runtime {n.runtime or '-'}")
-    print(f"identity  {resp.identity}")
-    if resp.nodes:
-        d = to_dict(resp)
-        rows = [
-            [
-                x["name"],
-                x["role"],
-                x["address"] or "-",
-                "yes" if x["healthy"] else "no",
-                x["runtime"] or "-",
-            ]
-            for x in d["nodes"]
-        ]
-        print()
-        print(table(rows, ["node", "role", "address", "healthy", "runtime"]))
+    async for event in client.watch_status(consistent=args.consistent):
+        if event.WhichOneof("event") != "snapshot":
+            continue
+        snap = to_dict(event.snapshot)
+        if args.output == "json":
+            sys.stdout.write(json.dumps({"type": "snapshot", "status": snap}) + "\n")
+        else:
+            if sys.stdout.isatty():
+                sys.stdout.write("\x1b[H\x1b[2J")
+            sys.stdout.write(render(snap, colour) + "\n\n")
+        sys.stdout.flush()
     return 0

@@ -10,7 +10,7 @@ import grpc
 from jaco.v1 import control_pb2, control_pb2_grpc
 from jaco.v1 import entities_pb2 as pb
 from jacod import errors
-from jacod.api import context, convert
+from jacod.api import context, convert, workloads
 from jacod.api.unimplemented import fill_unimplemented
 from jacod.api.views import Views
 from jacod.cluster import backups, membership
@@ -57,6 +57,26 @@ class ControlService(control_pb2_grpc.ControlServicer):
                 yield control_pb2.StatusEvent(snapshot=self._views.status(context.identity.get()))
         finally:
             self._cluster.bus.unsubscribe(sub)
+
+    async def Apply(
+        self, request: control_pb2.ApplyRequest, ctx: grpc.aio.ServicerContext
+    ) -> control_pb2.ApplyResponse:
+        return await workloads.apply(self._cluster, request)
+
+    async def Rollback(
+        self, request: control_pb2.RollbackRequest, ctx: grpc.aio.ServicerContext
+    ) -> control_pb2.RollbackResponse:
+        return await workloads.rollback(self._cluster, request)
+
+    async def Delete(
+        self, request: control_pb2.DeleteRequest, ctx: grpc.aio.ServicerContext
+    ) -> control_pb2.DeleteResponse:
+        return await workloads.delete(self._cluster, request)
+
+    async def ListRevisions(
+        self, request: control_pb2.ListRevisionsRequest, ctx: grpc.aio.ServicerContext
+    ) -> control_pb2.ListRevisionsResponse:
+        return workloads.revisions(self._cluster, request.deployment)
 
     async def ListNodes(
         self, request: control_pb2.ListNodesRequest, ctx: grpc.aio.ServicerContext

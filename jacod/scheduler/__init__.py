@@ -1,0 +1,1 @@
+"""Scheduling: reconcile (leader), rebalance (leader, pressure), pressure (every node)."""
