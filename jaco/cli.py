@@ -13,6 +13,7 @@ import os
 import sys
 
 from jaco import __version__, commands
+from jaco.flags import global_flags
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -30,46 +31,13 @@ Run `jaco VERB --help` for each verb's options and examples.
 """
 
 
-def _global_flags(sub: bool) -> argparse.ArgumentParser:
-    # On the verb's parser the defaults are SUPPRESS, so a flag given before
-    # the verb is not reset by the verb's parser.
-    def d(value: object) -> object:
-        return argparse.SUPPRESS if sub else value
-
-    g = argparse.ArgumentParser(add_help=False)
-    opts = g.add_argument_group("global options")
-    opts.add_argument(
-        "--server",
-        metavar="TARGET",
-        default=d(None),
-        help="unix:///PATH or HOST:PORT (default: $JACO_SERVER, else the local socket)",
-    )
-    opts.add_argument(
-        "-o",
-        "--output",
-        choices=("text", "json"),
-        default=d("text"),
-        help="output format (default: text)",
-    )
-    opts.add_argument(
-        "--log-level",
-        metavar="LEVEL",
-        default=d(None),
-        help="debug|info|warn|error (default: $JACO_LOG, else warn)",
-    )
-    opts.add_argument(
-        "-v", "--verbose", action="store_true", default=d(False), help="same as --log-level debug"
-    )
-    return g
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="jaco",
         description="Operate a JACO cluster. With no verb on a terminal: the triage console.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[_global_flags(sub=False)],
+        parents=[global_flags(sub=False)],
     )
     p.add_argument("--version", action="version", version=f"jaco {__version__}")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", title="verbs")
@@ -81,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
             description=mod.DESCRIPTION,
             epilog=mod.EXAMPLES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
-            parents=[_global_flags(sub=True)],
+            parents=[global_flags(sub=True)],
         )
         mod.add_arguments(sp)
     return p

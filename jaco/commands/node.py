@@ -23,17 +23,23 @@ examples:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from jaco.flags import global_flags
+
     sub = p.add_subparsers(dest="node_verb", metavar="ACTION", required=True)
-    ls = sub.add_parser("ls", help="list the cluster's nodes")
+    ls = sub.add_parser("ls", help="list the cluster's nodes", parents=[global_flags(sub=True)])
     ls.add_argument("--consistent", action="store_true", help="read from the leader")
-    jt = sub.add_parser("join-token", help="print a join token (admin)")
+    jt = sub.add_parser(
+        "join-token", help="print a join token (admin)", parents=[global_flags(sub=True)]
+    )
     jt.add_argument(
         "--ttl",
         default="1h",
         metavar="DURATION",
         help="how long the token is valid: 30m, 1h, 7d (default: 1h)",
     )
-    rm = sub.add_parser("remove", help="remove a node from the cluster (admin)")
+    rm = sub.add_parser(
+        "remove", help="remove a node from the cluster (admin)", parents=[global_flags(sub=True)]
+    )
     rm.add_argument("name", help="the node's name, as in `jaco node ls`")
 
 

@@ -86,8 +86,11 @@ def _deployment(dep: DeploymentIn, errs: Errors) -> tuple[str, list[ServiceSpec]
 
 def _service(name: str, svc: ServiceIn, path: str, errs: Errors) -> ServiceSpec:
     command = _argv(svc.command, f"{path}.command", errs)
-    if svc.command is None and svc.image is None and not (
-            errs.failed(f"{path}.command") or errs.failed(f"{path}.image")):
+    if (
+        svc.command is None
+        and svc.image is None
+        and not (errs.failed(f"{path}.command") or errs.failed(f"{path}.image"))
+    ):
         errs.add(path, "set command (process runtime) or image (docker runtime)")
     ports = svc.ports or []
     for i, port in enumerate(ports):
@@ -146,8 +149,9 @@ def _duration(value: float | str | None, default: float, path: str, errs: Errors
     return seconds
 
 
-def _default_port(explicit: int | None, ports: list[int], path: str, svc_path: str,
-                  what: str, errs: Errors) -> int:
+def _default_port(
+    explicit: int | None, ports: list[int], path: str, svc_path: str, what: str, errs: Errors
+) -> int:
     if explicit is not None:
         return explicit
     if ports:
@@ -157,19 +161,28 @@ def _default_port(explicit: int | None, ports: list[int], path: str, svc_path: s
     return 0
 
 
-def _health(h: HealthIn | None, ports: list[int], svc_path: str,
-            errs: Errors) -> HealthCheck | None:
+def _health(
+    h: HealthIn | None, ports: list[int], svc_path: str, errs: Errors
+) -> HealthCheck | None:
     if h is None:
         return None
     path = f"{svc_path}.health"
-    kinds = [k for k in ("http", "tcp", "exec")
-             if getattr(h, k) is not None or errs.failed(f"{path}.{k}")]
+    kinds = [
+        k
+        for k in ("http", "tcp", "exec")
+        if getattr(h, k) is not None or errs.failed(f"{path}.{k}")
+    ]
     interval = _duration(h.interval, 10.0, f"{path}.interval", errs)
     timeout = _duration(h.timeout, 2.0, f"{path}.timeout", errs)
-    if timeout > interval and not errs.failed(f"{path}.timeout") \
-            and not errs.failed(f"{path}.interval"):
-        errs.add(f"{path}.timeout", f"must not exceed interval ({format_duration(interval)}), "
-                                    f"got {show(h.timeout)}")
+    if (
+        timeout > interval
+        and not errs.failed(f"{path}.timeout")
+        and not errs.failed(f"{path}.interval")
+    ):
+        errs.add(
+            f"{path}.timeout",
+            f"must not exceed interval ({format_duration(interval)}), got {show(h.timeout)}",
+        )
     if len(kinds) != 1:
         errs.add(path, "set exactly one of http, tcp, exec")
         return None
@@ -182,13 +195,20 @@ def _health(h: HealthIn | None, ports: list[int], svc_path: str,
     if kind == "tcp":
         port = h.tcp or 0
     command = _argv(h.exec, f"{path}.exec", errs)
-    return HealthCheck(kind=kind, path=h.http or "", port=port, command=command,
-                       interval_s=interval, timeout_s=timeout,
-                       retries=3 if h.retries is None else h.retries)
+    return HealthCheck(
+        kind=kind,
+        path=h.http or "",
+        port=port,
+        command=command,
+        interval_s=interval,
+        timeout_s=timeout,
+        retries=3 if h.retries is None else h.retries,
+    )
 
 
-def _ingress(ing: IngressIn | None, ports: list[int], svc_path: str,
-             errs: Errors) -> Ingress | None:
+def _ingress(
+    ing: IngressIn | None, ports: list[int], svc_path: str, errs: Errors
+) -> Ingress | None:
     if ing is None:
         return None
     path = f"{svc_path}.ingress"
@@ -209,6 +229,6 @@ def _last_line_of_defence(services: list[ServiceSpec], errs: Errors) -> None:
         return
     m = _FSM_PREFIX.match(err)
     if m is not None and int(m[1]) < len(services):
-        err = f"services.{services[int(m[1])].name}" + err[m.end():]
+        err = f"services.{services[int(m[1])].name}" + err[m.end() :]
     path, _, message = err.partition(" ")
     errs.add(path.rstrip(":"), message)

@@ -74,7 +74,8 @@ def diff(current: list[ServiceSpec] | None, new: list[ServiceSpec]) -> str:
                 lines.append(f"- {svc.name}.{name}: {_show(key, a[key])[1]}")
             else:
                 lines.append(
-                    f"~ {svc.name}.{name}: {_show(key, a[key])[1]} → {_show(key, b[key])[1]}")
+                    f"~ {svc.name}.{name}: {_show(key, a[key])[1]} → {_show(key, b[key])[1]}"
+                )
     names = {s.name for s in new}
     lines += [f"- service {s.name}" for s in current or [] if s.name not in names]
     return "\n".join(lines)

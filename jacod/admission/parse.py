@@ -16,7 +16,8 @@ MAX_BYTES = 1 << 20  # the source is kept with every revision in the raft log
 
 _SUFFIXES = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 _TOML_AT = re.compile(
-    r"^(?P<msg>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$", re.S)
+    r"^(?P<msg>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$", re.S
+)
 
 
 def format_for_filename(name: str) -> str:
@@ -32,14 +33,21 @@ def sniff(text: str) -> str:
 
 def decode_text(data: bytes) -> str:
     if len(data) > MAX_BYTES:
-        raise AdmissionError([FieldError(
-            "", f"the file is {len(data)} bytes; deployment files are limited to {MAX_BYTES}")])
+        raise AdmissionError(
+            [
+                FieldError(
+                    "",
+                    f"the file is {len(data)} bytes; deployment files are limited to {MAX_BYTES}",
+                )
+            ]
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise AdmissionError([FieldError(
-            f"line {line}", f"not UTF-8 text (byte 0x{data[e.start]:02x})")]) from None
+        raise AdmissionError(
+            [FieldError(f"line {line}", f"not UTF-8 text (byte 0x{data[e.start]:02x})")]
+        ) from None
 
 
 def _sentence(msg: str) -> str:
@@ -63,14 +71,16 @@ def load(text: str, fmt: str) -> Any:
             if m is None:
                 raise AdmissionError([FieldError("", _sentence(str(e)))]) from None
             line, col = m["line"], m["col"]
-            raise _located(int(line) if line else None, int(col) if col else None,
-                           m["msg"]) from None
+            raise _located(
+                int(line) if line else None, int(col) if col else None, m["msg"]
+            ) from None
     if fmt == "json":
         return _load_json(text)
     if fmt == "yaml":
         return _load_yaml(text)
-    raise AdmissionError([FieldError(
-        "format", f"expected one of {', '.join(FORMATS)}, got {show(fmt)}")])
+    raise AdmissionError(
+        [FieldError("format", f"expected one of {', '.join(FORMATS)}, got {show(fmt)}")]
+    )
 
 
 def _load_json(text: str) -> Any:
@@ -89,10 +99,12 @@ def _load_json(text: str) -> Any:
     except json.JSONDecodeError as e:
         raise _located(e.lineno, e.colno, e.msg) from None
     if duplicates:
-        raise AdmissionError([
-            FieldError("", f"duplicate key {show(k)}: each key may appear once per object")
-            for k in duplicates
-        ])
+        raise AdmissionError(
+            [
+                FieldError("", f"duplicate key {show(k)}: each key may appear once per object")
+                for k in duplicates
+            ]
+        )
     return tree
 
 
@@ -100,9 +112,14 @@ def _load_yaml(text: str) -> Any:
     try:
         import yaml
     except ImportError:  # optional: TOML and JSON need nothing beyond the stdlib
-        raise AdmissionError([FieldError(
-            "format", "YAML needs PyYAML, which is not installed here; use TOML or JSON",
-        )]) from None
+        raise AdmissionError(
+            [
+                FieldError(
+                    "format",
+                    "YAML needs PyYAML, which is not installed here; use TOML or JSON",
+                )
+            ]
+        ) from None
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as e:
@@ -119,5 +136,6 @@ def _load_yaml(text: str) -> Any:
         code = e.character if isinstance(e.character, int) else ord(e.character[:1] or "\0")
         raise _located(line, col, f"{e.reason} (U+{code:04X})") from None
     except yaml.YAMLError as e:
-        raise AdmissionError([FieldError("", "invalid YAML: " + " ".join(str(e).split()))]) \
-            from None
+        raise AdmissionError(
+            [FieldError("", "invalid YAML: " + " ".join(str(e).split()))]
+        ) from None

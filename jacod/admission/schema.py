@@ -20,31 +20,40 @@ _HOST = r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{
 
 Text = Annotated[str, Meta(description="must be a string (quote numbers and booleans)")]
 Label = Annotated[str, Meta(pattern=r"^[^\x00]+$", description="must not be empty")]
-EnvName = Annotated[str, Meta(
-    pattern=r"^[^=\x00]+$", description="variable names must be non-empty and contain no '='")]
-EnvValue = Annotated[str, Meta(
-    pattern=r"^[^\x00]*$", description="must be a string (quote numbers and booleans)")]
+EnvName = Annotated[
+    str,
+    Meta(pattern=r"^[^=\x00]+$", description="variable names must be non-empty and contain no '='"),
+]
+EnvValue = Annotated[
+    str, Meta(pattern=r"^[^\x00]*$", description="must be a string (quote numbers and booleans)")
+]
 Name = Annotated[str, Meta(pattern=DNS_LABEL, description=f"must be {DNS_FORM}")]
-ServiceName = Annotated[str, Meta(
-    pattern=DNS_LABEL, description=f"service name must be {DNS_FORM}")]
+ServiceName = Annotated[
+    str, Meta(pattern=DNS_LABEL, description=f"service name must be {DNS_FORM}")
+]
 Count = Annotated[int, Meta(ge=0, description="must be an integer ≥ 0")]
 Retries = Annotated[int, Meta(ge=1, description="must be an integer ≥ 1")]
 Port = Annotated[int, Meta(ge=1, le=65535, description="must be a port number 1–65535")]
 Ports = Annotated[list[Port], Meta(description="must be a list of port numbers like [8080]")]
-Command = Annotated[str | list[Text], Meta(
-    description="must be a list of strings like [\"python3\", \"app.py\"] or one string")]
+Command = Annotated[
+    str | list[Text],
+    Meta(description='must be a list of strings like ["python3", "app.py"] or one string'),
+]
 Image = Annotated[str, Meta(min_length=1, description="must be an image like busybox:latest")]
 Env = Annotated[dict[EnvName, EnvValue], Meta(description="must be a table of strings")]
 Labels = Annotated[dict[Label, Text], Meta(description="must be a table of node labels")]
-Restart = Annotated[Literal["always", "on-failure", "never"], Meta(
-    description="must be one of always, on-failure, never")]
+Restart = Annotated[
+    Literal["always", "on-failure", "never"],
+    Meta(description="must be one of always, on-failure, never"),
+]
 AbsPath = Annotated[str, Meta(pattern="^/", description="must be an absolute path like /srv")]
 UrlPath = Annotated[str, Meta(pattern="^/", description="must be a URL path like /healthz")]
 Host = Annotated[str, Meta(pattern=_HOST, description="must be a host name like shop.example.com")]
 Cpu = Annotated[int | float | str, Meta(description="expected cores like 0.5 or 500m")]
 Size = Annotated[int | str, Meta(description="expected a size like 256Mi or 1Gi")]
-Duration = Annotated[int | float | str, Meta(
-    description="expected a duration like 500ms, 10s or 1m")]
+Duration = Annotated[
+    int | float | str, Meta(description="expected a duration like 500ms, 10s or 1m")
+]
 
 
 class _In(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -86,8 +95,10 @@ class ServiceIn(_In, frozen=True):
     ingress: IngressIn | None = None
 
 
-Services = Annotated[dict[ServiceName, ServiceIn], Meta(
-    description="must be a table of services like [services.web]")]
+Services = Annotated[
+    dict[ServiceName, ServiceIn],
+    Meta(description="must be a table of services like [services.web]"),
+]
 
 
 class DeploymentIn(_In, frozen=True):

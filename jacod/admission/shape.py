@@ -64,10 +64,16 @@ def _struct(tp: Any) -> type[msgspec.Struct] | None:
 def _containers(tp: Any) -> dict[type, tuple[Any, ...]]:
     """{list: (item,), dict: (key, value)} for the list and dict types `tp` accepts."""
     bare = _bare(tp)
-    options = typing.get_args(bare) if typing.get_origin(bare) in (
-        typing.Union, types.UnionType) else (bare,)
-    return {origin: typing.get_args(opt) for opt in options
-            if (origin := typing.get_origin(opt)) in (list, dict)}
+    options = (
+        typing.get_args(bare)
+        if typing.get_origin(bare) in (typing.Union, types.UnionType)
+        else (bare,)
+    )
+    return {
+        origin: typing.get_args(opt)
+        for opt in options
+        if (origin := typing.get_origin(opt)) in (list, dict)
+    }
 
 
 def _container(tp: Any, value: object) -> tuple[Any, ...] | None:
@@ -86,8 +92,11 @@ def check_table(raw: object, cls: type[S], path: str, errs: Errors) -> S | None:
     """`raw` as a `cls`, with the fields that failed left unset; None if `raw`
     is not a table at all."""
     if not isinstance(raw, dict):
-        what = "the file must be a table with name and [services.<name>]" if not path \
+        what = (
+            "the file must be a table with name and [services.<name>]"
+            if not path
             else "expected a table"
+        )
         errs.add(path, f"{what}, got {show(raw)}")
         return None
     fields = _fields(cls)

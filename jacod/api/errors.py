@@ -39,6 +39,10 @@ def status_for(exc: errors.JacoError) -> grpc.StatusCode:
 async def _abort(exc: BaseException, ctx: grpc.aio.ServicerContext, method: str) -> None:
     if isinstance(exc, errors.JacoError):
         await ctx.abort(status_for(exc), str(exc))
+    if isinstance(exc, grpc.aio.AioRpcError):
+        # A call this node forwarded (to the leader) failed: the caller gets
+        # that node's answer, not an INTERNAL of ours.
+        await ctx.abort(exc.code(), exc.details() or exc.code().name)
     log.error(
         "unexpected error in RPC",
         exc_info=exc,

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import TypeVar
 
+import grpc
 from pysyncobj import FAIL_REASON, SyncObj
 
 from jacod import errors
@@ -42,6 +43,10 @@ _RETRYABLE = {
     FAIL_REASON.QUEUE_FULL,
     FAIL_REASON.DISCARDED,
 }
+
+
+# The leader we forwarded to was unreachable or too slow: not committed by it.
+_FORWARD_RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 def raise_rejected(outcome: Outcome) -> Result:
@@ -119,10 +124,17 @@ class Cluster:
         return self.sync is not None and self.sync._isLeader()
 
     def leader_raft_address(self) -> str | None:
+        """The leader this node can reach, or None. A follower cut off from
+        everyone keeps its last leader in PySyncObj (it cannot even start an
+        election), so an unconnected leader counts as none."""
         if self.sync is None:
             return None
         leader = self.sync._getLeader()
-        return None if leader is None else str(leader.id)
+        if leader is None:
+            return None
+        if str(leader.id) != self.raft_address and not self.sync.isNodeConnected(leader):
+            return None
+        return str(leader.id)
 
     def leader_name(self) -> str:
         addr = self.leader_raft_address()
@@ -173,7 +185,13 @@ class Cluster:
         if leader == self.raft_address:
             target = int(self.raft_status().get("commit_idx", 0))  # type: ignore[call-overload]
         else:
-            ping = await self.peers.ping(self._leader_grpc_address(leader), timeout)
+            try:
+                ping = await self.peers.ping(self._leader_grpc_address(leader), timeout)
+            except grpc.aio.AioRpcError as err:
+                raise errors.Unavailable(
+                    f"cannot reach the leader ({err.code().name.lower()}): "
+                    + self._no_leader_message()
+                ) from None
             target = ping.cluster.raft_commit_index
         deadline = time.monotonic() + timeout
         while int(self.raft_status().get("last_applied", 0)) < target:  # type: ignore[call-overload]
@@ -196,10 +214,18 @@ class Cluster:
             if leader == self.raft_address:
                 outcome = await self.propose_local(data, deadline - time.monotonic())
             else:
-                reply = await self.peers.propose(
-                    self._leader_grpc_address(leader), data, max(deadline - time.monotonic(), 0.1)
-                )
-                outcome = raft.decode_outcome(reply)
+                try:
+                    reply = await self.peers.propose(
+                        self._leader_grpc_address(leader),
+                        data,
+                        max(deadline - time.monotonic(), 0.1),
+                    )
+                except grpc.aio.AioRpcError as err:
+                    if err.code() not in _FORWARD_RETRYABLE:
+                        raise
+                    outcome = None  # leader unreachable (failover under way): retry
+                else:
+                    outcome = raft.decode_outcome(reply)
             if outcome is not None:
                 for observe in self.commit_observers:
                     observe(time.perf_counter() - t0)
@@ -273,9 +299,14 @@ class Cluster:
             raise errors.Unavailable(
                 f"raft membership change ({op} {raft_address}) timed out"
             ) from None
-        if err != FAIL_REASON.SUCCESS:
-            # REQUEST_DENIED: already a member (add) / not a member (remove).
+        if err == FAIL_REASON.REQUEST_DENIED:
+            # Already a member (add) / not a member (remove): nothing to change.
             log.info(
-                "membership change not applied",
-                extra={"op": op, "raft_address": raft_address, "reason": int(err)},
+                "membership change not needed",
+                extra={"op": op, "raft_address": raft_address},
+            )
+        elif err != FAIL_REASON.SUCCESS:
+            raise errors.Unavailable(
+                f"raft membership change ({op} {raft_address}) failed (reason {int(err)}); "
+                "check `jaco node ls` and retry"
             )

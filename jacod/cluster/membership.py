@@ -220,10 +220,18 @@ async def remove(cluster: Cluster, name: str, identity: str) -> int:
         raise errors.NotFound(f"no node named {name!r}; see `jaco node ls`")
     if cluster.read(lambda s: len(s.nodes)) <= 1:
         raise errors.FailedPrecondition("cannot remove the last node of a cluster")
+    if node.raft_address == cluster.leader_raft_address():
+        # PySyncObj refuses to let a leader remove itself.
+        raise errors.FailedPrecondition(
+            f"node {name} is the raft leader: stop its jacod first (another node takes over "
+            f"within seconds), then run `jaco node remove {name}` again"
+        )
+    # Raft membership first: if it is refused, the state still lists the node
+    # and the remove can be retried.
+    await cluster.membership("rem", node.raft_address)
     result = await cluster.propose(
         NodeLeave(ts_ns=time.time_ns(), identity=identity, node=cluster.node_name, name=name)
     )
-    await cluster.membership("rem", node.raft_address)
     return result.audit_id
 
 

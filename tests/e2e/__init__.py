@@ -1,0 +1,1 @@
+"""End-to-end tests on real jacod processes (and a private journald)."""
