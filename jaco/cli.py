@@ -124,7 +124,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 HINTS = {
-    "UNAUTHENTICATED": "pass a token with --token-file or JACO_TOKEN, or use the local socket",
+    "UNAUTHENTICATED": "use the local unix socket, or a token once token auth is enabled",
     "PERMISSION_DENIED": "your token's role does not allow this; ask an admin",
     "UNIMPLEMENTED": "this jacod does not support that yet; check `jaco status` for its version",
     "DEADLINE_EXCEEDED": "the cluster did not answer in time; check `jaco node ls` for quorum",

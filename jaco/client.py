@@ -27,7 +27,8 @@ class Unreachable(Exception):
             "is jacod running? start one with `jacod --dev`, "
             "or point --server / JACO_SERVER at a node"
         )
-        super().__init__(f"cannot reach jacod at {target.grpc_target} ({reason}); {hint}")
+        where = "" if target.source == "--server" else f" [target from {target.source}]"
+        super().__init__(f"cannot reach jacod at {target.grpc_target} ({reason}){where}; {hint}")
 
 
 class Client:
@@ -169,3 +170,31 @@ class Client:
         except grpc.aio.AioRpcError as err:
             raise self.translate(err) from None
         return b"".join(chunks), audit_id
+
+    async def logs(
+        self,
+        deployment: str,
+        service: str,
+        *,
+        replica_id: str = "",
+        follow: bool = False,
+        since_ns: int = 0,
+        tail: int = 0,
+        previous: bool = False,
+    ) -> AsyncIterator[entities_pb2.LogLine]:
+        """Merged log lines until the server ends the stream; no deadline (a
+        backlog read by a slow pipe, or a follow, may take as long as it takes)."""
+        request = control_pb2.LogsRequest(
+            deployment=deployment, service=service, replica_id=replica_id, follow=follow,
+            tail=tail, previous=previous,
+        )  # fmt: skip
+        if since_ns:
+            request.since.FromNanoseconds(since_ns)
+        call = self.control.StreamLogs(request)
+        try:
+            async for line in call:
+                yield line
+        except grpc.aio.AioRpcError as err:
+            raise self.translate(err) from None
+        finally:
+            call.cancel()  # a no-op once finished; frees the stream if we stopped reading

@@ -100,8 +100,13 @@ def main(argv: list[str] | None = None) -> None:
     ns = parser().parse_args(argv)
     flags = {k: v for k, v in vars(ns).items() if k != "config"}
     try:
-        level = obslog.resolve_level(ns.log_level, False, os.environ.get("JACO_LOG"), logging.INFO)
         file_values = config.load_file(ns.config) if ns.config else {}
+        default_level = logging.INFO
+        if "log_level" in file_values:  # --log-level > JACO_LOG > the file's log_level > info
+            default_level = obslog.parse_level(
+                str(file_values["log_level"]), f"{ns.config}: log_level"
+            )
+        level = obslog.resolve_level(ns.log_level, False, os.environ.get("JACO_LOG"), default_level)
         cfg = config.build(file_values, flags)
     except (obslog.InvalidLevel, errors.InvalidArgument) as exc:
         print(f"jacod: error: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-VERBS = ("status", "apply", "rollback", "delete", "audit", "node", "backup")
+VERBS = ("status", "apply", "rollback", "delete", "audit", "node", "backup", "logs")
 
 
 def load(name: str) -> ModuleType:

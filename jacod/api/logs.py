@@ -232,13 +232,15 @@ class LogService:
             if q.matches(c.deployment, c.service, c.replica_id)
         }  # fmt: skip
         mine = sorted(assigned | held)
+        progress: dict[str, int] = {}  # replica -> ts of its last line sent
         for rid in mine:
-            fanin.add(rid, self._replica_source(rid, q), size=self.replica_queue_size)
+            fanin.add(rid, self._replica_source(rid, q, progress), size=self.replica_queue_size)
         if events is not None:
-            watch = self._watch_node(q, events, fanin, start_ns, exists, set(mine), finish)
+            watch = self._watch_node(q, events, fanin, start_ns, exists, set(mine), progress,
+                                     finish)  # fmt: skip
             fanin.spawn(watch, "logs-watch")
 
-    def _replica_source(self, rid: str, q: LogQuery) -> Producer[Item]:
+    def _replica_source(self, rid: str, q: LogQuery, progress: dict[str, int]) -> Producer[Item]:
         runtime, node = self._runtime, self.node
 
         async def produce(feed: Feed[Item]) -> None:
@@ -248,7 +250,7 @@ class LogService:
                     async for e in runtime.logs(rid, since_ns=q.since_ns, tail=q.tail,
                                                 previous=q.previous):  # fmt: skip
                         await feed.put(e.ts_ns, _entry_item(e, node))
-                        last = e.ts_ns
+                        last = progress[rid] = e.ts_ns
                 except ContainerNotFound:
                     pass  # not created yet (or gone): no backlog
                 if not q.follow:
@@ -259,7 +261,7 @@ class LogService:
                         async for e in runtime.logs(rid, since_ns=max(q.since_ns, last + 1),
                                                     follow=True):  # fmt: skip
                             await feed.put(e.ts_ns, _entry_item(e, node))
-                            last = e.ts_ns
+                            last = progress[rid] = e.ts_ns
                     except ContainerNotFound:
                         pass
                     if not self._still_here(rid):
@@ -274,7 +276,7 @@ class LogService:
 
     async def _watch_node(
         self, q: LogQuery, events: asyncio.Queue[Event], fanin: Fanin[Item], start_ns: int,
-        seen: bool, mine: set[str], finish: bool,
+        seen: bool, mine: set[str], progress: dict[str, int], finish: bool,
     ) -> None:  # fmt: skip
         loop = asyncio.get_running_loop()
         draining: dict[str, float] = {}  # replica -> when it stopped being ours
@@ -290,8 +292,9 @@ class LogService:
                 seen = seen or exists
                 for rid in sorted(assigned):
                     draining.pop(rid, None)
-                    if not fanin.is_open(rid):
-                        fanin.add(rid, self._replica_source(rid, late),
+                    if not fanin.is_open(rid):  # new here, or back: after what was sent
+                        resume = late.after(progress.get(rid, 0) + 1)
+                        fanin.add(rid, self._replica_source(rid, resume, progress),
                                   size=self.replica_queue_size)  # fmt: skip
                         mine.add(rid)
                 for rid in mine - assigned:

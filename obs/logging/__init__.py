@@ -128,6 +128,9 @@ def _tag(subsystem: str) -> logging.Filter:
     class _Tag(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
             record.subsystem = subsystem
+            # formatwarning() appends the offending source line: keep "file:line: Cat: msg".
+            record.msg = str(record.getMessage()).strip().splitlines()[0]
+            record.args = None
             return True
 
     return _Tag()

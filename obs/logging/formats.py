@@ -64,9 +64,16 @@ def timestamp(record: logging.LogRecord) -> str:
 
 def _text_value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    if text == "" or any(c in text for c in ' ="\n\t'):
-        return json.dumps(text)
+    if text == "" or any(c in ' ="' or not c.isprintable() for c in text):
+        return json.dumps(text)  # quoted, control characters escaped
     return text
+
+
+def _one_line(message: str) -> str:
+    """A text record is one line: newlines and other controls are escaped."""
+    if message.isprintable():
+        return message
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in message)
 
 
 def render_text(record: logging.LogRecord) -> str:
@@ -75,7 +82,7 @@ def render_text(record: logging.LogRecord) -> str:
         timestamp(record),
         f"{level_name(record.levelno):<5}",
         f"[{record.subsystem}]",  # type: ignore[attr-defined]
-        record.getMessage(),
+        _one_line(record.getMessage()),
     ]
     parts += [f"{k}={_text_value(v)}" for k, v in attributes(record).items()]
     line = " ".join(parts)

@@ -56,8 +56,10 @@ class JournaldHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            fields = journal_fields(record, self._identifier)
+            fields: dict[str, object] = dict(journal_fields(record, self._identifier))
             message = fields.pop("MESSAGE")
+            # systemd.journal.send formats CODE_LINE with {:d}: it must be an int.
+            fields["CODE_LINE"] = record.lineno
             self._send(message, **fields)
         except Exception:
             self.handleError(record)

@@ -41,9 +41,19 @@ class SubsystemQueueHandler(logging.handlers.QueueHandler):
             SubsystemQueueHandler.dropped += 1
 
 
+class Listener(logging.handlers.QueueListener):
+    def enqueue_sentinel(self) -> None:
+        # The stock put_nowait raises queue.Full on a full queue at shutdown,
+        # losing everything queued; wait for the sink to make room instead.
+        try:
+            self.queue.put(self._sentinel, timeout=5)  # type: ignore[attr-defined]
+        except queue.Full:
+            pass
+
+
 def start(sink: logging.Handler) -> tuple[SubsystemQueueHandler, logging.handlers.QueueListener]:
     q: queue.Queue[logging.LogRecord] = queue.Queue(QUEUE_SIZE)
     front = SubsystemQueueHandler(q)
-    listener = logging.handlers.QueueListener(q, sink, respect_handler_level=False)
+    listener = Listener(q, sink, respect_handler_level=False)
     listener.start()
     return front, listener

@@ -1,0 +1,183 @@
+"""`jaco logs DEP/SVC`: every replica's lines, merged in time order."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from jaco import logview
+
+if TYPE_CHECKING:
+    from jaco.client import Client
+
+NAME = "logs"
+HELP = "print a service's logs, all replicas merged in time order"
+DESCRIPTION = (
+    "Print the log lines of a service's replicas, merged in time order, each prefixed with its "
+    "replica (coloured on a terminal; stderr lines marked '!', jaco's own lines '*'). "
+    "With -f, keep following across replica restarts and new replicas, until the deployment "
+    "is deleted or you press Ctrl-C; a jacod restart is ridden out without repeating lines."
+)
+EXAMPLES = """\
+examples:
+  jaco logs shop/web                      the current run of every replica
+  jaco logs shop/web -f                   ... then follow
+  jaco logs shop/web --tail 20 -f         the last 20 lines across replicas, then follow
+  jaco logs shop/web --since 10m          the last ten minutes
+  jaco logs shop/web --since 2026-11-27T10:00:00Z --timestamps
+  jaco logs shop/web/2 --previous         replica 2's run before its last restart
+  jaco logs shop/web -o json | jq -r 'select(.stream == "stderr") | .line'
+
+exit codes: 0 done (or the deployment was deleted while following), 1 unknown deployment or
+service, 2 usage error, 3 jacod unreachable, 130 interrupted.
+"""
+
+FLUSH_S = 0.05  # when piped: lines reach the reader within this, without a flush per line
+
+
+def _target(text: str) -> logview.Target:
+    try:
+        return logview.parse_target(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _since(text: str) -> int:
+    from jaco.durations import parse_since
+
+    try:
+        return parse_since(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number of lines (0 or more), got {text!r}")
+    return int(text)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "target",
+        metavar="DEP/SVC",
+        type=_target,
+        help="deployment/service, e.g. shop/web (shop/web/2: one replica)",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="keep printing new lines (across restarts and new replicas)",
+    )
+    mode.add_argument(
+        "--previous",
+        action="store_true",
+        help="each replica's previous run (before its last restart)",
+    )
+    p.add_argument(
+        "--since",
+        metavar="10m|RFC3339",
+        type=_since,
+        default=0,
+        help="only lines since a duration ago (30s, 10m, 2h) or a time",
+    )
+    p.add_argument(
+        "--tail",
+        metavar="N",
+        type=_count,
+        default=0,
+        help="only the last N lines across all replicas (then follow, with -f)",
+    )
+    p.add_argument(
+        "--timestamps",
+        action="store_true",
+        help="prefix each line with its time (RFC 3339, UTC, ms)",
+    )
+    p.add_argument("--replica", metavar="ID",
+                   help="one replica: its ordinal (2), web/2 or shop/web/2")  # fmt: skip
+
+
+class _Flusher:
+    """Flush a piped stdout shortly after the last write of a burst."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self._handle: asyncio.TimerHandle | None = None
+        self.error: BaseException | None = None
+
+    def poke(self) -> None:
+        if self._handle is None:
+            self._handle = asyncio.get_running_loop().call_later(FLUSH_S, self._flush)
+        if self.error is not None:
+            raise self.error
+
+    def _flush(self) -> None:
+        self._handle = None
+        try:
+            self.out.flush()
+        except BrokenPipeError as exc:
+            self.error = exc
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self.out.flush()
+
+
+async def run(args: argparse.Namespace, client: Client) -> int:
+    import grpc
+
+    from jaco.client import Unreachable
+    from jaco.targets import UsageError
+
+    target: logview.Target = args.target
+    try:
+        rid = logview.replica_id(target, args.replica)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+    def open_stream(since_ns: int, tail: int) -> object:
+        return client.logs(
+            target.deployment, target.service, replica_id=rid, follow=args.follow,
+            since_ns=since_ns, tail=tail, previous=args.previous,
+        )  # fmt: skip
+
+    def retryable(exc: BaseException) -> bool:
+        if isinstance(exc, Unreachable):
+            return True
+        dropped = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN)
+        return isinstance(exc, grpc.aio.AioRpcError) and exc.code() in dropped
+
+    def on_outage(exc: BaseException | None) -> None:
+        if exc is None:
+            print("jaco: reconnected; resuming", file=sys.stderr)
+        else:
+            reason = exc.__class__.__name__
+            if isinstance(exc, Unreachable):
+                reason = exc.reason
+            elif isinstance(exc, grpc.aio.AioRpcError):
+                reason = exc.details() or exc.code().name
+            print(f"jaco: lost the log stream ({reason}); reconnecting…", file=sys.stderr)
+
+    out = sys.stdout
+    fmt = logview.Formatter(colour=args.output == "text" and logview.use_colour(out),
+                            timestamps=args.timestamps)  # fmt: skip
+    render = fmt.json if args.output == "json" else fmt.text
+    flusher = _Flusher(out)
+    stream = logview.lines(
+        open_stream,  # type: ignore[arg-type]
+        since_ns=args.since, tail=args.tail, follow=args.follow, retryable=retryable,
+        on_outage=on_outage,
+    )  # fmt: skip
+    try:
+        async for line in stream:
+            out.write(render(line) + "\n")
+            flusher.poke()
+    finally:
+        flusher.close()
+    return 0

@@ -1,0 +1,1 @@
+"""The jaco and jacod command lines, run as real processes."""
