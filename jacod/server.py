@@ -24,7 +24,9 @@ from jacod.cluster import backups, membership, raft
 from jacod.cluster.cluster import Cluster
 from jacod.cluster.clusterfile import ClusterFile
 from jacod.cluster.monitor import PeerMonitor
+from jacod.agent import Agent
 from jacod.config import DaemonConfig
+from jacod.runtime import ProcessRuntime, Runtime
 from jacod.scheduler.reconcile import Scheduler
 from obs.logging import get_logger
 
@@ -72,6 +74,14 @@ def secure_socket(path: Path, group: str) -> None:
     os.chmod(path, 0o660)
 
 
+def make_runtime(cfg: DaemonConfig) -> Runtime:
+    if cfg.runtime != "process":
+        raise errors.FailedPrecondition(
+            f"runtime {cfg.runtime!r} is not available in this build; use --runtime process"
+        )
+    return ProcessRuntime(Path(cfg.data_dir) / "runtime")
+
+
 async def serve(cfg: DaemonConfig) -> None:
     data_dir = Path(cfg.data_dir)
     with data_dir_lock(data_dir):
@@ -95,6 +105,9 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
             name="backups",
         )
     cluster.spawn(Scheduler(cluster).run(), name="scheduler")
+    runtime = make_runtime(cfg)
+    agent = Agent(cluster, runtime, cf.node_name, state_dir=Path(cfg.data_dir) / "agent")
+    cluster.spawn(agent.run(), name="agent")
     views = Views(cluster, monitor, cfg.runtime)
 
     server = grpc.aio.server(interceptors=[IdentityInterceptor(Authenticator(cf.secret))])

@@ -42,6 +42,7 @@ log = get_logger("agent")
 _RELEVANT = (AssignReplicas, DeleteDeployment, NodeLeave)
 CATCH_UP_TIMEOUT_S = 5.0
 CATCH_UP_RETRY_S = 1.0
+CANCEL_RETRY_S = 0.5
 
 
 def _relevant(event: Event) -> bool:
@@ -103,7 +104,8 @@ class Agent:
             start_observers=self.start_observers,
         )  # fmt: skip
         self._workers: dict[str, ReplicaWorker] = {}
-        self._tg: asyncio.TaskGroup | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # workers, health checks, reporter
+        self._running = False
         self.converged = asyncio.Event()  # set after the first converge pass
 
     # -- accessors (logs, ingress, metrics) ----------------------------------------
@@ -123,8 +125,9 @@ class Agent:
         """(service, state) -> replicas on this node: ``jaco_replica_state{service,state}``."""
         counts: Counter[tuple[str, str]] = Counter()
         for w in self._workers.values():
-            if w.desired is not None and w.status.revision:
-                counts[(w.desired.service, str(w.status.state))] += 1
+            if (d := w.desired) is not None:
+                acted = w.status.revision == d.revision
+                counts[(d.service, str(w.status.state) if acted else "pending")] += 1
         return dict(counts)
 
     def _snapshot(self) -> dict[str, ReplicaStatus]:
@@ -141,20 +144,36 @@ class Agent:
     async def run(self) -> None:
         """Converge until cancelled; replicas keep running after it returns."""
         sub = self.cluster.bus.subscribe()
+        self._running = True
         try:
-            async with asyncio.TaskGroup() as tg:
-                self._tg = tg
-                tg.create_task(self._loop(sub), name="agent-converge")
+            await self._loop(sub)
         finally:
-            self._tg = None
+            self._running = False
+            await self._cancel_tasks()
             self._workers.clear()
             self.cluster.bus.unsubscribe(sub)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        if self._tg is None:
+        if not self._running:
             coro.close()
             raise RuntimeError("the agent is not running")
-        return self._tg.create_task(coro, name=name)
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("agent task failed", extra={"task": task.get_name(), "error": repr(exc)})
+
+    async def _cancel_tasks(self) -> None:
+        # Cancelled again until done: on 3.11 a cancellation racing a result
+        # inside asyncio.wait_for (the runtime uses it) can be lost.
+        while self._tasks:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.wait(set(self._tasks), timeout=CANCEL_RETRY_S)
 
     async def _loop(self, sub: Subscription) -> None:
         await self._catch_up()
@@ -189,7 +208,10 @@ class Agent:
         deadline = loop.time() + self.sync_interval_s
         while (remaining := deadline - loop.time()) > 0:
             try:
-                event = await asyncio.wait_for(sub.queue.get(), remaining)
+                # Not wait_for: on 3.11 it can swallow a cancellation that races
+                # the result, and the agent would never stop.
+                async with asyncio.timeout(remaining):
+                    event = await sub.queue.get()
             except TimeoutError:
                 return
             if _relevant(event):

@@ -3,7 +3,8 @@
 Kinds: ``http`` (GET ``http://127.0.0.1:<host port>/<path>`` over HTTP/1.0,
 2xx/3xx healthy), ``tcp`` (a connection is accepted) and ``exec`` (the command,
 run on the node with the replica's environment, exits 0). A check's ``port``
-is the declared container port; it is probed on the replica's host port.
+is a declared container port, probed on the replica's host port (a port the
+service does not declare is probed as is).
 
 A replica is ``starting`` until its first successful probe, ``running`` while
 healthy and ``unhealthy`` after ``retries`` consecutive failures (at least

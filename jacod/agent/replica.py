@@ -112,7 +112,8 @@ class ReplicaWorker:
                     self._failed(exc, loop.time())
                 timeout = None if self._due is None else max(self._due - loop.time(), 0.0)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):  # not wait_for: see agent.py
+                        await self._wake.wait()
         finally:
             self._stop_health()
 
@@ -157,13 +158,12 @@ class ReplicaWorker:
         if self.status.revision == d.revision:
             return
         rec = self.ctx.store.incarnation(self.id, d.revision, d.reported.restarts)
-        r = d.reported  # raft's view of this incarnation: a restart of jacod continues it
-        self.status = ReplicaStatus(
-            id=self.id, state=ReplicaState.PENDING, revision=d.revision, restarts=rec.restarts,
-            last_error=r.last_error, exit_code=r.exit_code, started_at_ns=r.started_at_ns,
-        )  # fmt: skip
+        # Start from raft's view of this incarnation (`pending` when it is new):
+        # after a jacod restart an adopted replica is not re-reported needlessly.
+        self.status = replace(d.reported, restarts=rec.restarts)
         self._stop_health()
-        self.ctx.changed(self.id)
+        if rec.restarts != d.reported.restarts:
+            self.ctx.changed(self.id)
 
     def _spec(self, d: Desired, spec: ServiceSpec) -> ReplicaSpec:
         return env.replica_spec(

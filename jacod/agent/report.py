@@ -60,7 +60,8 @@ class Reporter:
             due = self._full_due if retry_at is None else retry_at
             if not self._wake.is_set() and due > now:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), due - now)
+                    async with asyncio.timeout(due - now):  # not wait_for: see agent.py
+                        await self._wake.wait()
             if self._wake.is_set():
                 await asyncio.sleep(self._coalesce_s)  # let a burst of changes land
             self._wake.clear()
