@@ -16,15 +16,16 @@ import grpc
 from jaco import __version__
 from jaco.v1 import control_pb2_grpc, node_pb2_grpc
 from jacod import errors, sdnotify
+from jacod.agent import Agent
 from jacod.api.control import ControlService
 from jacod.api.interceptors import Authenticator, IdentityInterceptor
+from jacod.api.logs import LogService
 from jacod.api.node import NodeService
 from jacod.api.views import Views
 from jacod.cluster import backups, membership, raft
 from jacod.cluster.cluster import Cluster
 from jacod.cluster.clusterfile import ClusterFile
 from jacod.cluster.monitor import PeerMonitor
-from jacod.agent import Agent
 from jacod.config import DaemonConfig
 from jacod.runtime import ProcessRuntime, Runtime
 from jacod.scheduler.reconcile import Scheduler
@@ -111,8 +112,9 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
     views = Views(cluster, monitor, cfg.runtime)
 
     server = grpc.aio.server(interceptors=[IdentityInterceptor(Authenticator(cf.secret))])
-    control_pb2_grpc.add_ControlServicer_to_server(ControlService(views, cf), server)
-    node_pb2_grpc.add_NodeServiceServicer_to_server(NodeService(views, cf), server)
+    logs = LogService(cluster, runtime)  # the agent's runtime: one per state dir
+    control_pb2_grpc.add_ControlServicer_to_server(ControlService(views, cf, logs), server)
+    node_pb2_grpc.add_NodeServiceServicer_to_server(NodeService(views, cf, logs), server)
     old_umask = os.umask(0o117)
     try:
         server.add_insecure_port(f"unix:{sock_path}")

@@ -11,6 +11,7 @@ from jaco.v1 import control_pb2, control_pb2_grpc
 from jaco.v1 import entities_pb2 as pb
 from jacod import errors
 from jacod.api import context, convert, workloads
+from jacod.api.logs import LogService
 from jacod.api.unimplemented import fill_unimplemented
 from jacod.api.views import Views
 from jacod.cluster import backups, membership
@@ -27,10 +28,17 @@ def _ns(ts: object) -> int | None:
 
 
 class ControlService(control_pb2_grpc.ControlServicer):
-    def __init__(self, views: Views, cf: ClusterFile):
+    def __init__(self, views: Views, cf: ClusterFile, logs: LogService):
         self._views = views
         self._cluster = views.cluster
         self._cf = cf
+        self._logs = logs
+
+    async def StreamLogs(
+        self, request: control_pb2.LogsRequest, ctx: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.LogLine]:
+        async for line in self._logs.stream(request):
+            yield line
 
     async def GetStatus(
         self, request: control_pb2.GetStatusRequest, ctx: grpc.aio.ServicerContext

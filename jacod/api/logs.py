@@ -421,9 +421,17 @@ class LogService:
                 failures += 1
                 if not lost:
                     lost = True
+                    log.warning(
+                        "log stream from a node lost; retrying",
+                        extra={"node": name, "reason": reason, "logs": run.q.name},
+                    )
                     await say(f"lost the log stream from node {name} ({reason}); retrying")
                     await feed.caught_up()  # do not hold the others back meanwhile
                 if failures > self.retries:
+                    log.warning(
+                        "gave up on a node's log stream",
+                        extra={"node": name, "attempts": failures, "logs": run.q.name},
+                    )
                     await say(f"gave up on the logs of node {name} after {failures} attempts")
                     return
                 await asyncio.sleep(min(self.backoff_s * 2 ** (failures - 1), self.max_backoff_s))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import grpc
 
 from jaco import __version__
-from jaco.v1 import node_pb2, node_pb2_grpc
+from jaco.v1 import control_pb2, entities_pb2, node_pb2, node_pb2_grpc
+from jacod.api.logs import LogService
 from jacod.api.unimplemented import fill_unimplemented
 from jacod.api.views import Views
 from jacod.cluster import membership, peers
@@ -13,10 +16,17 @@ from jacod.cluster.clusterfile import ClusterFile
 
 
 class NodeService(node_pb2_grpc.NodeServiceServicer):
-    def __init__(self, views: Views, cf: ClusterFile):
+    def __init__(self, views: Views, cf: ClusterFile, logs: LogService):
         self._views = views
         self._cluster = views.cluster
         self._cf = cf
+        self._logs = logs
+
+    async def NodeLogs(
+        self, request: control_pb2.LogsRequest, ctx: grpc.aio.ServicerContext
+    ) -> AsyncIterator[entities_pb2.LogLine]:
+        async for line in self._logs.node_stream(request):
+            yield line
 
     async def Join(
         self, request: node_pb2.JoinRequest, ctx: grpc.aio.ServicerContext

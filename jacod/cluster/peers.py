@@ -51,7 +51,15 @@ class Peers:
     def _stub(self, address: str) -> node_pb2_grpc.NodeServiceStub:
         ch = self._channels.get(address)
         if ch is None:
-            ch = self._channels[address] = grpc.aio.insecure_channel(address)
+            # Short reconnect backoff: grpc's default (up to 120 s) would hide
+            # a node that came back from log streams and forwarding.
+            ch = self._channels[address] = grpc.aio.insecure_channel(
+                address,
+                options=[
+                    ("grpc.initial_reconnect_backoff_ms", 500),
+                    ("grpc.max_reconnect_backoff_ms", 5000),
+                ],
+            )
         return node_pb2_grpc.NodeServiceStub(ch)
 
     def _md(self, method: str) -> tuple[tuple[str, str], ...]:
