@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's demo command: set up, start a single-node `jacod --dev` (process
-# runtime) in the background, and talk to it with `jaco`.
-#   scripts/demo.sh        start (or reuse) the demo node and show it
-#   scripts/demo.sh stop   stop the demo node
+# runtime) in the background, apply examples/hello.toml, and open the triage
+# console (`jaco` with no verb) when run on a terminal.
+#   scripts/demo.sh        start (or reuse) the demo node, deploy, open the console
+#   scripts/demo.sh stop   delete the demo deployment and stop the demo node
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO_DIR=${JACO_DEMO_DIR:-$PWD/.demo}
@@ -11,6 +12,7 @@ export JACO_SERVER="unix://$SOCK"
 JACO=.venv/bin/jaco
 
 if [ "${1:-}" = "stop" ]; then
+    "$JACO" delete hello --wait --timeout 30 >/dev/null 2>&1 || true
     if [ -f "$DEMO_DIR/jacod.pid" ] && kill "$(cat "$DEMO_DIR/jacod.pid")" 2>/dev/null; then
         echo "demo: stopped jacod"
     else
@@ -32,12 +34,17 @@ if ! "$JACO" status >/dev/null 2>&1; then
         sleep 0.1
     done
 fi
+"$JACO" apply -f examples/hello.toml --wait --timeout 60
 "$JACO" status
 cat <<TXT
 
-demo: jacod is running in the background. Try:
+demo: jacod is running in the background with deployment "hello". Try:
   export JACO_SERVER=$JACO_SERVER
-  $JACO status -o json
-  $JACO --help
+  $JACO logs hello/worker -f
+  $JACO audit
+  $JACO                      # the triage console (q quits)
   scripts/demo.sh stop
 TXT
+if [ -t 0 ] && [ -t 1 ] && [ -z "${JACO_DEMO_NO_CONSOLE:-}" ]; then
+    exec "$JACO"
+fi
