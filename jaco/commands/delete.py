@@ -10,17 +10,21 @@ if TYPE_CHECKING:
 
 NAME = "delete"
 HELP = "delete a deployment and stop its replicas (operator)"
-DESCRIPTION = "Delete DEPLOYMENT: its revisions go, its replicas are stopped and removed."
+DESCRIPTION = ("Delete DEPLOYMENT: its revisions go, and every node stops and removes its "
+               "replicas (each within its stop grace, 10 s).")
 EXAMPLES = """\
 examples:
   jaco delete shop
-  jaco delete shop --wait             return when its replicas are gone
+  jaco delete shop --wait             return once no replica is assigned any more
+  jaco logs shop/web -f               ends with "deployment shop was deleted"
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("deployment")
-    p.add_argument("--wait", action="store_true", help="wait until its replicas are gone")
+    p.add_argument("--wait", action="store_true",
+                   help="wait until the cluster has no replica of it assigned (the nodes then "
+                        "stop the processes within their stop grace)")
     p.add_argument("--timeout", type=float, default=120, metavar="SECONDS")
 
 

@@ -71,7 +71,7 @@ def desired_on(state: State, node: str) -> dict[str, Desired]:
         )  # fmt: skip
         out[r.id] = Desired(
             id=r.id, deployment=r.deployment, service=r.service, ordinal=r.ordinal,
-            revision=r.revision, spec=spec, reported=reported,
+            revision=r.revision, spec=spec, reported=reported, traceparent=r.traceparent,
         )  # fmt: skip
     return out
 

@@ -27,6 +27,7 @@ from jacod.agent.health import HealthMonitor, make_probe
 from jacod.agent.store import AgentStore
 from jacod.runtime import ContainerInfo, ContainerNotFound, ReplicaSpec, Runtime, StartFailed
 from jacod.state import ReplicaState, ReplicaStatus, ServiceSpec
+from obs import telemetry
 from obs.logging import get_logger
 
 log = get_logger("agent")
@@ -45,6 +46,7 @@ class Desired:
     revision: int
     spec: ServiceSpec | None
     reported: ReplicaStatus  # what raft holds about this incarnation
+    traceparent: str = ""  # the reconcile that placed this incarnation
 
 
 @dataclass
@@ -136,6 +138,13 @@ class ReplicaWorker:
         if d is None:
             await self._teardown(info)
             return True
+        # A new incarnation's runtime.<op> spans join the trace of the
+        # scheduler.reconcile that placed it (no-op when telemetry is off).
+        fresh = self.status.revision != d.revision
+        with telemetry.use_context(d.traceparent if fresh else ""):
+            return await self._step(d, info)
+
+    async def _step(self, d: Desired, info: ContainerInfo | None) -> bool:
         self._incarnation(d)
         adopting, self._adopting = self._adopting, False
         if d.spec is None:

@@ -21,6 +21,7 @@ QUEUE_SIZE = 1024
 class Applied:
     command: Command | None  # None: the whole state was replaced (restore)
     outcome: Outcome
+    traceparent: str = ""  # of the raft.apply span, when traced
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,19 @@ from collections.abc import Callable, Coroutine
 from typing import TypeVar
 
 import grpc
+import msgspec
 from pysyncobj import FAIL_REASON, SyncObj
 
 from jacod import errors
 from jacod.cluster import raft
 from jacod.cluster.bus import Applied, EventBus, LeaderChanged
 from jacod.cluster.peers import Peers
+from jacod.cluster.raft import deployment_of
 from jacod.state import Command, Outcome, Rejected, Result, State, encode_command
 from jacod.state.enums import RejectCode
+from obs import telemetry
 from obs.logging import get_logger
+from obs.telemetry import names
 
 log = get_logger("raft")
 T = TypeVar("T")
@@ -99,12 +103,13 @@ class Cluster:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        loop.call_soon_threadsafe(self._publish, cmd, outcome, seconds)
+        tp = telemetry.current_traceparent()  # the raft.apply span, if traced
+        loop.call_soon_threadsafe(self._publish, cmd, outcome, seconds, tp)
 
-    def _publish(self, cmd: Command | None, outcome: Outcome, seconds: float) -> None:
+    def _publish(self, cmd: Command | None, outcome: Outcome, seconds: float, tp: str) -> None:
         for observe in self.apply_observers:
             observe(seconds)
-        self.bus.publish(Applied(cmd, outcome))
+        self.bus.publish(Applied(cmd, outcome, tp))
         leader = self.leader_raft_address()
         if leader != self._last_leader:
             self._last_leader = leader
@@ -202,8 +207,13 @@ class Cluster:
     # -- writes ------------------------------------------------------------------
 
     async def propose(self, cmd: Command, timeout: float = 10.0) -> Result:
-        """Commit ``cmd`` through the leader; raise the domain error of a rejection."""
-        return raise_rejected(await self.propose_bytes(encode_command(cmd), timeout))
+        """Commit ``cmd`` through the leader; raise the domain error of a rejection.
+        Traced as ``raft.commit``; the command carries its traceparent so that
+        ``raft.apply`` on every node joins the caller's trace."""
+        with telemetry.span(names.RAFT_COMMIT, only_in_trace=True, deployment=deployment_of(cmd)):
+            if tp := telemetry.current_traceparent():
+                cmd = msgspec.structs.replace(cmd, traceparent=tp)
+            return raise_rejected(await self.propose_bytes(encode_command(cmd), timeout))
 
     async def propose_bytes(self, data: bytes, timeout: float) -> Outcome:
         t0 = time.perf_counter()

@@ -18,10 +18,13 @@ import msgspec
 from pysyncobj import SyncObj, SyncObjConf, SyncObjConsumer, replicated
 
 from jacod.state import (
+    ApplyDeployment,
     Command,
+    DeleteDeployment,
     Outcome,
     Rejected,
     Result,
+    Rollback,
     State,
     apply,
     decode_command,
@@ -29,13 +32,25 @@ from jacod.state import (
     load_state,
 )
 from jacod.state.enums import RejectCode
+from obs import telemetry
 from obs.logging import get_logger
+from obs.telemetry import names
 
 log = get_logger("raft")
 
 # Called on the raft thread after each apply: (command or None for a restore,
 # outcome, apply seconds). Must only hand off (call_soon_threadsafe).
 AppliedHook = Callable[[Command | None, Outcome, float], None]
+
+
+_STARTED_NS = time.time_ns()
+
+
+def deployment_of(cmd: Command) -> str:
+    """The deployment a command is about, for span attributes ("" if none)."""
+    if isinstance(cmd, ApplyDeployment | Rollback | DeleteDeployment):
+        return cmd.name
+    return str(getattr(cmd, "deployment", "") or "")
 
 
 class RaftTimings(msgspec.Struct, kw_only=True, frozen=True):
@@ -76,10 +91,18 @@ class StateMachine(SyncObjConsumer):
                 None,
                 Rejected(code=RejectCode.INVALID, message=f"undecodable command: {exc}"),
             )
-        else:
+            self._on_applied(cmd, outcome, time.perf_counter() - t0)
+            return msgspec.msgpack.encode(outcome)
+        # raft.apply joins the proposer's trace on every node; commands older
+        # than this process are journal replays and are not traced again.
+        traceparent = cmd.traceparent if cmd.ts_ns >= _STARTED_NS else ""
+        with telemetry.span(names.RAFT_APPLY, only_in_trace=True, traceparent=traceparent,
+                            identity=cmd.identity, deployment=deployment_of(cmd)) as sp:
             with self.lock:
                 outcome = apply(self.state, cmd)
-        self._on_applied(cmd, outcome, time.perf_counter() - t0)
+            if isinstance(outcome, Rejected):
+                sp.set_error(outcome.message)
+            self._on_applied(cmd, outcome, time.perf_counter() - t0)
         return msgspec.msgpack.encode(outcome)
 
     @replicated

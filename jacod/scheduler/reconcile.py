@@ -11,12 +11,16 @@ import contextlib
 import time
 from collections.abc import Callable
 
+import msgspec
+
 from jacod.cluster.bus import Applied
 from jacod.cluster.cluster import Cluster
 from jacod.errors import JacoError
 from jacod.scheduler import placement
-from jacod.state import AssignReplicas, Command
+from jacod.state import AssignReplicas, Command, ReplicaAssignment
+from obs import telemetry
 from obs.logging import get_logger
+from obs.telemetry import names
 
 log = get_logger("scheduler")
 
@@ -36,16 +40,19 @@ class Scheduler:
         try:
             while True:
                 cause: Command | None = None
+                cause_tp = ""
                 with contextlib.suppress(TimeoutError):
                     event = await asyncio.wait_for(sub.queue.get(), self._interval)
                     if isinstance(event, Applied):
-                        cause = event.command
+                        cause, cause_tp = event.command, event.traceparent
                     await asyncio.sleep(DEBOUNCE_S)
                     while not sub.queue.empty():
                         sub.queue.get_nowait()
                 if isinstance(cause, AssignReplicas) or not self._cluster.is_leader():
                     continue
-                await self.reconcile_all(cause)
+                # The reconcile continues the trace of the change that caused it.
+                with telemetry.use_context(cause_tp):
+                    await self.reconcile_all(cause)
         finally:
             self._cluster.bus.unsubscribe(sub)
 
@@ -62,9 +69,31 @@ class Scheduler:
 
     async def reconcile(self, deployment: str) -> bool:
         """Commit the deployment's placement if it changed; True if it did."""
+        t0 = time.time_ns()
         assignments = self._cluster.read(lambda s: placement.plan(s, deployment))
         if assignments is None:
             return False
+        # One scheduler.reconcile.<service> span per service whose placement
+        # changed; each assignment carries its span so the agents' runtime.<op>
+        # spans become its children.
+        spans = {
+            svc: telemetry.span(
+                names.reconcile_span(svc), only_in_trace=True, deployment=deployment, service=svc
+            ).start(t0)
+            for svc in sorted({a.service for a in assignments})
+        }
+        assignments = [
+            msgspec.structs.replace(a, traceparent=spans[a.service].traceparent)
+            for a in assignments
+        ]
+        try:
+            await self._propose(deployment, assignments)
+        finally:
+            for sp in spans.values():
+                sp.end()
+        return True
+
+    async def _propose(self, deployment: str, assignments: list[ReplicaAssignment]) -> None:
         await self._cluster.propose(
             AssignReplicas(
                 ts_ns=time.time_ns(),
@@ -85,4 +114,3 @@ class Scheduler:
                 "nodes": ",".join(f"{n}={c}" for n, c in sorted(placed.items())),
             },
         )
-        return True

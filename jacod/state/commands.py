@@ -107,6 +107,9 @@ class ReplicaAssignment(msgspec.Struct, frozen=True, kw_only=True):
     ordinal: int
     revision: int
     node: str
+    # The scheduler.reconcile span that placed it: the agent's runtime.<op>
+    # spans for this incarnation continue that trace.
+    traceparent: str = ""
 
 
 class AssignReplicas(Envelope, frozen=True):

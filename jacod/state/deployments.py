@@ -191,6 +191,7 @@ def assign_replicas(state: State, cmd: AssignReplicas) -> Outcome:
             node=a.node,
             state=ReplicaState.PENDING,
             updated_at_ns=cmd.ts_ns,
+            traceparent=a.traceparent,
         )
         changed = True
     stale = sorted(

@@ -89,6 +89,7 @@ class Replica(msgspec.Struct, kw_only=True):
     exit_code: int = 0
     started_at_ns: int = 0
     updated_at_ns: int = 0
+    traceparent: str = ""  # of the reconcile that created this incarnation
 
 
 class Token(msgspec.Struct, kw_only=True):
