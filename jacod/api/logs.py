@@ -22,24 +22,22 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 
 import grpc
-import msgspec
 
 from jaco.v1 import control_pb2
 from jaco.v1 import entities_pb2 as pb
 from jacod import errors
 from jacod.api.logmerge import Fanin, Feed, Merger, Producer
-from jacod.cluster.bus import Applied, Event, Resync
+from jacod.api.logquery import (  # re-exported: LogQuery, log_line
+    Item,
+    LogQuery,
+    entry_item,
+    log_line,
+    next_relevant,
+)
+from jacod.cluster.bus import Event
 from jacod.cluster.cluster import Cluster
-from jacod.runtime.base import ContainerNotFound, LogEntry, Runtime, RuntimeErrorBase
+from jacod.runtime.base import ContainerNotFound, Runtime, RuntimeErrorBase
 from jacod.state import (
-    ApplyDeployment,
-    AssignReplicas,
-    CreateToken,
-    DeleteDeployment,
-    NodeStatusUpdate,
-    RecordEvent,
-    RevokeToken,
-    Rollback,
     State,
 )
 from obs.logging import get_logger
@@ -50,7 +48,6 @@ MARK = "jaco.caught_up"  # node -> node only: "my backlog is out"
 MARK_LINE = pb.LogLine(stream=MARK)
 _NS = 1_000_000_000
 _LATE_SLACK_NS = _NS  # another node's clock may lag ours a little
-_QUIET = (NodeStatusUpdate, CreateToken, RevokeToken, RecordEvent)  # never move replicas
 _FATAL = {  # a peer answering these will answer them again
     grpc.StatusCode.UNIMPLEMENTED,
     grpc.StatusCode.UNAUTHENTICATED,
@@ -59,98 +56,6 @@ _FATAL = {  # a peer answering these will answer them again
     grpc.StatusCode.NOT_FOUND,
 }
 
-Item = tuple[int, pb.LogLine]  # (ts_ns, line): the timestamp decoded once
-
-
-class LogQuery(msgspec.Struct, frozen=True, kw_only=True):
-    deployment: str
-    service: str
-    replica_id: str = ""
-    follow: bool = False
-    since_ns: int = 0
-    tail: int = 0
-    previous: bool = False
-
-    @classmethod
-    def from_pb(cls, req: control_pb2.LogsRequest) -> LogQuery:
-        dep, svc, rid = req.deployment, req.service, req.replica_id
-        if rid:
-            parts = rid.split("/")
-            if len(parts) != 3 or not all(parts):
-                raise errors.InvalidArgument(
-                    f"replica_id: expected DEPLOYMENT/SERVICE/ORDINAL, got {rid!r}"
-                )
-            dep, svc = dep or parts[0], svc or parts[1]
-            if (parts[0], parts[1]) != (dep, svc):
-                raise errors.InvalidArgument(f"replica {rid} is not a replica of {dep}/{svc}")
-        if not dep or not svc:
-            raise errors.InvalidArgument("deployment and service are required (or a replica_id)")
-        if req.previous and req.follow:
-            raise errors.InvalidArgument("previous cannot be combined with follow: that run ended")
-        since = req.since.ToNanoseconds() if req.HasField("since") else 0
-        return cls(deployment=dep, service=svc, replica_id=rid, follow=req.follow,
-                   since_ns=max(since, 0), tail=req.tail, previous=req.previous)  # fmt: skip
-
-    def to_pb(self) -> control_pb2.LogsRequest:
-        req = control_pb2.LogsRequest(
-            deployment=self.deployment, service=self.service, replica_id=self.replica_id,
-            follow=self.follow, tail=self.tail, previous=self.previous,
-        )  # fmt: skip
-        if self.since_ns:
-            req.since.FromNanoseconds(self.since_ns)
-        return req
-
-    def matches(self, deployment: str, service: str, replica_id: str) -> bool:
-        if self.replica_id:
-            return replica_id == self.replica_id
-        return deployment == self.deployment and service == self.service
-
-    def after(self, since_ns: int) -> LogQuery:
-        """The same stream from ``since_ns`` on, untailed: for late or resumed sources."""
-        return msgspec.structs.replace(self, since_ns=max(self.since_ns, since_ns), tail=0)
-
-    @property
-    def name(self) -> str:
-        return self.replica_id or f"{self.deployment}/{self.service}"
-
-
-def log_line(ts_ns: int, replica_id: str, node: str, stream: str, line: str) -> pb.LogLine:
-    out = pb.LogLine(replica_id=replica_id, node=node, stream=stream, line=line)
-    out.ts.seconds, out.ts.nanos = divmod(ts_ns, _NS)
-    return out
-
-
-def _entry_item(e: LogEntry, node: str) -> Item:
-    return e.ts_ns, log_line(e.ts_ns, e.replica_id, node, e.stream, e.line)
-
-
-def _relevant(event: Event, q: LogQuery) -> bool:
-    """Whether ``event`` may change which replicas (or nodes) the stream covers."""
-    if isinstance(event, Resync):
-        return True
-    if not isinstance(event, Applied):
-        return False
-    cmd = event.command
-    if isinstance(cmd, _QUIET):
-        return False
-    if isinstance(cmd, AssignReplicas):
-        return cmd.deployment == q.deployment
-    if isinstance(cmd, ApplyDeployment | Rollback | DeleteDeployment):
-        return cmd.name == q.deployment
-    return True  # a restore (None), a node joining or leaving
-
-
-async def _next_relevant(q: LogQuery, events: asyncio.Queue[Event], timeout: float | None) -> bool:
-    """Wait for an event that matters (True) or ``timeout`` (False); bursts count once."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not _relevant(await events.get(), q):
-                pass
-    except TimeoutError:
-        return False
-    while not events.empty():
-        events.get_nowait()
-    return True
 
 
 @dataclass
@@ -249,7 +154,7 @@ class LogService:
                 try:
                     async for e in runtime.logs(rid, since_ns=q.since_ns, tail=q.tail,
                                                 previous=q.previous):  # fmt: skip
-                        await feed.put(e.ts_ns, _entry_item(e, node))
+                        await feed.put(e.ts_ns, entry_item(e, node))
                         last = progress[rid] = e.ts_ns
                 except ContainerNotFound:
                     pass  # not created yet (or gone): no backlog
@@ -260,7 +165,7 @@ class LogService:
                     try:
                         async for e in runtime.logs(rid, since_ns=max(q.since_ns, last + 1),
                                                     follow=True):  # fmt: skip
-                            await feed.put(e.ts_ns, _entry_item(e, node))
+                            await feed.put(e.ts_ns, entry_item(e, node))
                             last = progress[rid] = e.ts_ns
                     except ContainerNotFound:
                         pass
@@ -309,7 +214,7 @@ class LogService:
                     mine.discard(rid)
             tick = min(draining.values(), default=None)
             timeout = None if tick is None else max(tick + self.drain_s - loop.time(), 0.01)
-            relevant = await _next_relevant(q, events, timeout)
+            relevant = await next_relevant(q, events, timeout)
 
     # -- the serving node (Control.StreamLogs) --------------------------------
 
@@ -369,7 +274,7 @@ class LogService:
     ) -> None:
         q = run.q
         while True:
-            await _next_relevant(q, events, None)
+            await next_relevant(q, events, None)
             nodes, gone = self._cluster.read(lambda s: (self._plan(s, q), self._gone(s, q)))
             if gone:
                 run.ended = gone
