@@ -24,8 +24,11 @@ examples:
   jaco --server 10.0.0.5:7400 status   ask a remote node
   JACO_LOG=info jaco status            show what the CLI does (dial target, ...)
 
-target: --server unix:///PATH | HOST:PORT, else $JACO_SERVER, else the local socket
+target: --server unix:///PATH | HOST:PORT, else $JACO_SERVER, else the context's
+(--context, else the current one: `jaco context ls`), else the local socket
 (/run/jaco/jacod.sock, or $XDG_STATE_HOME/jaco/jacod.sock from `jacod --dev`).
+HOST:PORT is TLS with --ca-file / $JACO_CA_FILE / the context's CA, and your
+token from --token-file / $JACO_TOKEN / the context's token file.
 exit codes: 0 ok, 1 operation failed, 2 usage error, 3 jacod unreachable.
 Run `jaco VERB --help` for each verb's options and examples.
 """
@@ -89,11 +92,21 @@ def dispatch(args: argparse.Namespace) -> int:
     from jaco.client import Client, Unreachable
     from jaco.targets import UsageError, resolve
 
+    mod = commands.load(args.verb)
+    if getattr(mod, "LOCAL", False):  # e.g. `jaco context`: no jacod involved
+        try:
+            return int(mod.run_local(args))
+        except UsageError as exc:
+            return fail(str(exc), EXIT_USAGE)
     try:
-        target = resolve(args.server)
+        target = resolve(
+            args.server,
+            context=getattr(args, "context", None),
+            ca_file=getattr(args, "ca_file", None),
+            token_file=getattr(args, "token_file", None),
+        )
     except UsageError as exc:
         return fail(str(exc), EXIT_USAGE)
-    mod = commands.load(args.verb)
 
     async def go() -> int:
         async with Client(target) as client:
@@ -124,7 +137,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 HINTS = {
-    "UNAUTHENTICATED": "use the local unix socket, or a token once token auth is enabled",
+    "UNAUTHENTICATED": (
+        "pass a token with --token-file FILE, $JACO_TOKEN or a context (`jaco context add`); "
+        "on a node, the local unix socket needs none"
+    ),
     "PERMISSION_DENIED": "your token's role does not allow this; ask an admin",
     "UNIMPLEMENTED": "this jacod does not support that yet; check `jaco status` for its version",
     "DEADLINE_EXCEEDED": "the cluster did not answer in time; check `jaco node ls` for quorum",

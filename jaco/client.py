@@ -27,6 +27,17 @@ class Unreachable(Exception):
             "is jacod running? start one with `jacod --dev`, "
             "or point --server / JACO_SERVER at a node"
         )
+        low = reason.lower()
+        if target.transport == "tcp" and ("handshake" in low or "certificate" in low):
+            hint = (
+                "the node's TLS certificate is not from the CA in --ca-file / "
+                "the context's ca_file; use that cluster's DATA_DIR/pki/ca.crt"
+            )
+        elif target.transport == "tcp" and not target.ca_file:
+            hint += (
+                "; a cluster node speaks TLS: pass its CA with --ca-file DATA_DIR/pki/ca.crt "
+                "or use a context (`jaco context add`)"
+            )
         where = "" if target.source == "--server" else f" [target from {target.source}]"
         super().__init__(f"cannot reach jacod at {target.grpc_target} ({reason}){where}; {hint}")
 
@@ -55,8 +66,34 @@ class Client:
         )
         if self.target.transport == "unix" and not os.path.exists(self.target.address):
             raise Unreachable(self.target, f"no socket at {self.target.address}")
-        self._channel = grpc.aio.insecure_channel(self.target.grpc_target)
+        self._channel = self._dial()
         self.control = control_pb2_grpc.ControlStub(self._channel)
+
+    def _dial(self) -> grpc.aio.Channel:
+        """TCP with a CA: TLS verifying the node against it, plus the token.
+        Without a CA nothing can be verified: plaintext, and the token stays
+        home (only a --dev node listens like that, and it takes no tokens)."""
+        target, token = self.target, self.target.token
+        if target.transport == "tcp" and target.ca_file:
+            from jaco.targets import UsageError
+
+            try:
+                with open(os.path.expanduser(target.ca_file), "rb") as fh:
+                    ca = fh.read()
+            except OSError as exc:
+                raise UsageError(f"CA file {target.ca_file}: {exc.strerror}") from None
+            creds = grpc.ssl_channel_credentials(root_certificates=ca)
+            if token is not None:
+                creds = grpc.composite_channel_credentials(
+                    creds, grpc.access_token_call_credentials(token.reveal())
+                )
+            return grpc.aio.secure_channel(target.grpc_target, creds)
+        if target.transport == "tcp" and token is not None:
+            log.warning(
+                "not sending the token: no CA for this TCP target to verify it with "
+                "(--ca-file, JACO_CA_FILE or a context's ca_file)"
+            )
+        return grpc.aio.insecure_channel(target.grpc_target)
 
     async def close(self) -> None:
         if self._channel is not None:
@@ -146,6 +183,22 @@ class Client:
                     extra={"code": err.code().name, "after_id": last_id},
                 )
                 await asyncio.sleep(0.5)
+
+    async def create_token(
+        self, identity: str, role: str, ttl_seconds: int
+    ) -> control_pb2.CreateTokenResponse:
+        """``role``: viewer | operator | admin."""
+        request = control_pb2.CreateTokenRequest(
+            identity=identity, role=f"ROLE_{role.upper()}", ttl_seconds=ttl_seconds
+        )
+        return await self._unary("CreateToken", request)
+
+    async def list_tokens(self) -> list[entities_pb2.TokenInfo]:
+        resp = await self._unary("ListTokens", control_pb2.ListTokensRequest())
+        return list(resp.tokens)
+
+    async def revoke_token(self, token_id: str) -> control_pb2.RevokeTokenResponse:
+        return await self._unary("RevokeToken", control_pb2.RevokeTokenRequest(id=token_id))
 
     async def list_nodes(self, consistent: bool = False) -> list[entities_pb2.Node]:
         resp = await self._unary("ListNodes", control_pb2.ListNodesRequest(consistent=consistent))

@@ -21,6 +21,24 @@ def global_flags(sub: bool) -> argparse.ArgumentParser:
         help="unix:///PATH or HOST:PORT (default: $JACO_SERVER, else the local socket)",
     )
     opts.add_argument(
+        "--context",
+        metavar="NAME",
+        default=d(None),
+        help="a context of ~/.config/jaco/config.toml (default: its current one)",
+    )
+    opts.add_argument(
+        "--ca-file",
+        metavar="FILE",
+        default=d(None),
+        help="cluster CA for TLS to HOST:PORT (default: $JACO_CA_FILE, else the context's)",
+    )
+    opts.add_argument(
+        "--token-file",
+        metavar="FILE",
+        default=d(None),
+        help="file holding your token (default: $JACO_TOKEN, else the context's)",
+    )
+    opts.add_argument(
         "-o",
         "--output",
         choices=("text", "json"),

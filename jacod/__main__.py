@@ -78,6 +78,16 @@ def parser() -> argparse.ArgumentParser:
         help="periodic backups into DIR/backups on the leader (default: off)",
     )
     p.add_argument(
+        "--cert-lifetime",
+        metavar="DURATION",
+        help="lifetime of this node's TLS certificates, e.g. 90d (default: 90d; not with --dev)",
+    )
+    p.add_argument(
+        "--cert-renew-before",
+        metavar="DURATION",
+        help="renew a certificate this long before it expires (default: 30d)",
+    )
+    p.add_argument(
         "--runtime", choices=("process", "docker"), help="replica runtime (default: process)"
     )
     p.add_argument(
@@ -112,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"jacod: error: {exc}", file=sys.stderr)
         sys.exit(2)
     obslog.setup_daemon(level, cfg.log_format)
+    # grpc's C core prints INFO lines of its own on stderr (a refused TLS
+    # handshake, for one) that are not our log records; keep its errors only.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     from jacod import server
 
     try:

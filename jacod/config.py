@@ -42,6 +42,10 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log_format: str = "auto"  # auto | journald | json | text
     shutdown_grace: float = 10.0
     labels: dict[str, str] = {}
+    # Node certificates (not with --dev): lifetime of each one, and how long
+    # before expiry it is replaced. Seconds, or a duration string ("90d").
+    cert_lifetime: float | str = "90d"
+    cert_renew_before: float | str = "30d"
 
     def resolved(self) -> DaemonConfig:
         """Fill derived defaults; raise InvalidArgument naming the bad field."""
@@ -61,12 +65,39 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             raise InvalidArgument("restore: needs --bootstrap (a restore starts a new cluster)")
         if self.join and self.bootstrap:
             raise InvalidArgument("bootstrap: cannot be combined with --join")
+        lifetime = seconds(self.cert_lifetime, "cert_lifetime")
+        renew_before = seconds(self.cert_renew_before, "cert_renew_before")
+        if lifetime < 2:
+            raise InvalidArgument(f"cert_lifetime: at least 2s, got {self.cert_lifetime!r}")
+        if renew_before >= lifetime:
+            raise InvalidArgument(
+                f"cert_renew_before: must be shorter than cert_lifetime ({self.cert_lifetime!r}), "
+                f"got {self.cert_renew_before!r}"
+            )
         return msgspec.structs.replace(
             self,
             data_dir=data_dir,
             socket=sock,
             node_name=self.node_name or socket.gethostname(),
+            cert_lifetime=lifetime,
+            cert_renew_before=renew_before,
         )
+
+
+def seconds(value: float | str, field: str = "duration") -> float:
+    """A duration: seconds as a number, or ``30s``, ``10m``, ``1h``, ``90d``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        result = float(value)
+    else:
+        from jaco.durations import parse_duration
+
+        try:
+            result = parse_duration(str(value))
+        except ValueError as exc:
+            raise InvalidArgument(f"{field}: {exc}") from None
+    if result <= 0:
+        raise InvalidArgument(f"{field}: must be positive, got {value!r}")
+    return result
 
 
 def check_hostport(value: str, field: str) -> tuple[str, int]:

@@ -17,11 +17,13 @@ from jaco import __version__
 from jaco.v1 import control_pb2_grpc, node_pb2_grpc
 from jacod import errors, sdnotify
 from jacod.agent import Agent
+from jacod.api import streams
 from jacod.api.control import ControlService
-from jacod.api.interceptors import Authenticator, IdentityInterceptor
+from jacod.api.interceptors import IdentityInterceptor
 from jacod.api.logs import LogService
 from jacod.api.node import NodeService
 from jacod.api.views import Views
+from jacod.auth.wiring import Security
 from jacod.cluster import backups, membership, raft
 from jacod.cluster.cluster import Cluster
 from jacod.cluster.clusterfile import ClusterFile
@@ -111,7 +113,9 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
     cluster.spawn(agent.run(), name="agent")
     views = Views(cluster, monitor, cfg.runtime)
 
-    server = grpc.aio.server(interceptors=[IdentityInterceptor(Authenticator(cf.secret))])
+    security = Security(cfg, cf, cluster)  # PKI, tokens, auth_denied, renewal
+    security.start()
+    server = grpc.aio.server(interceptors=[IdentityInterceptor(security.authenticator)])
     logs = LogService(cluster, runtime)  # the agent's runtime: one per state dir
     control_pb2_grpc.add_ControlServicer_to_server(ControlService(views, cf, logs), server)
     node_pb2_grpc.add_NodeServiceServicer_to_server(NodeService(views, cf, logs), server)
@@ -121,10 +125,9 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
     finally:
         os.umask(old_umask)
     if cfg.listen:
-        # Plain TCP until TLS lands: node calls carry peer credentials, the
-        # control API refuses TCP callers until bearer tokens exist.
-        if server.add_insecure_port(cfg.listen) == 0:
-            raise errors.FailedPrecondition(f"cannot listen on {cfg.listen}: address in use?")
+        # TLS with the cluster CA (tokens for the control API, node proofs
+        # for the node service); plaintext, serving no tokens, with --dev.
+        security.add_tcp_port(server, cfg.listen)
     await server.start()
     secure_socket(sock_path, cfg.socket_group)
 
@@ -139,6 +142,7 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
             "cluster_id": cf.cluster_id,
             "socket": str(sock_path),
             "listen": cfg.listen,
+            "tls": security.tls is not None,
             "raft_address": cf.raft_address,
             "runtime": cfg.runtime,
             "version": __version__,
@@ -148,7 +152,7 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
     await stop.wait()
     sdnotify.notify("STOPPING=1")
     log.info("shutting down: finishing in-flight RPCs", extra={"grace_s": cfg.shutdown_grace})
-    await server.stop(cfg.shutdown_grace)
+    await streams.stop(server, cfg.shutdown_grace)
     with contextlib.suppress(FileNotFoundError):
         sock_path.unlink()
     log.info("jacod stopped")

@@ -10,7 +10,10 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-VERBS = ("status", "apply", "rollback", "delete", "audit", "node", "backup", "logs")
+VERBS = (
+    "status", "apply", "rollback", "delete", "audit", "node", "backup", "logs",
+    "token", "context",
+)  # fmt: skip
 
 
 def load(name: str) -> ModuleType:

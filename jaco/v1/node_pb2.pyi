@@ -32,18 +32,20 @@ class JoinRequest(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., address: _Optional[str] = ..., raft_address: _Optional[str] = ..., join_token: _Optional[str] = ..., csr_pem: _Optional[bytes] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class JoinResponse(_message.Message):
-    __slots__ = ("cluster_id", "peers", "certificate_pem", "ca_pem", "cluster_secret")
+    __slots__ = ("cluster_id", "peers", "certificate_pem", "ca_pem", "cluster_secret", "ca_key_sealed")
     CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
     PEERS_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
     CA_PEM_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_SECRET_FIELD_NUMBER: _ClassVar[int]
+    CA_KEY_SEALED_FIELD_NUMBER: _ClassVar[int]
     cluster_id: str
     peers: _containers.RepeatedCompositeFieldContainer[_entities_pb2.Node]
     certificate_pem: bytes
     ca_pem: bytes
     cluster_secret: bytes
-    def __init__(self, cluster_id: _Optional[str] = ..., peers: _Optional[_Iterable[_Union[_entities_pb2.Node, _Mapping]]] = ..., certificate_pem: _Optional[bytes] = ..., ca_pem: _Optional[bytes] = ..., cluster_secret: _Optional[bytes] = ...) -> None: ...
+    ca_key_sealed: bytes
+    def __init__(self, cluster_id: _Optional[str] = ..., peers: _Optional[_Iterable[_Union[_entities_pb2.Node, _Mapping]]] = ..., certificate_pem: _Optional[bytes] = ..., ca_pem: _Optional[bytes] = ..., cluster_secret: _Optional[bytes] = ..., ca_key_sealed: _Optional[bytes] = ...) -> None: ...
 
 class LeaveRequest(_message.Message):
     __slots__ = ("node_name",)

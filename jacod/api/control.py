@@ -14,6 +14,7 @@ from jacod.api import context, convert, workloads
 from jacod.api.logs import LogService
 from jacod.api.unimplemented import fill_unimplemented
 from jacod.api.views import Views
+from jacod.auth import service as token_service
 from jacod.cluster import backups, membership
 from jacod.cluster.clusterfile import ClusterFile
 from jacod.state import query_audit
@@ -100,6 +101,21 @@ class ControlService(control_pb2_grpc.ControlServicer):
         return control_pb2.CreateJoinTokenResponse(
             join_token=token, expires_at=convert.timestamp(expires)
         )
+
+    async def CreateToken(
+        self, request: control_pb2.CreateTokenRequest, ctx: grpc.aio.ServicerContext
+    ) -> control_pb2.CreateTokenResponse:
+        return await token_service.create(self._cluster, request, context.identity.get())
+
+    async def ListTokens(
+        self, request: control_pb2.ListTokensRequest, ctx: grpc.aio.ServicerContext
+    ) -> control_pb2.ListTokensResponse:
+        return token_service.list_all(self._cluster)
+
+    async def RevokeToken(
+        self, request: control_pb2.RevokeTokenRequest, ctx: grpc.aio.ServicerContext
+    ) -> control_pb2.RevokeTokenResponse:
+        return await token_service.revoke(self._cluster, request, context.identity.get())
 
     async def RemoveNode(
         self, request: control_pb2.RemoveNodeRequest, ctx: grpc.aio.ServicerContext

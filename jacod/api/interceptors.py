@@ -1,5 +1,6 @@
-"""Server interceptor: resolve the caller's identity into a contextvar, then
-run the servicer under the error mapping of ``errors.py``."""
+"""Server interceptor: resolve the caller's identity into a contextvar
+(``jacod/auth/authenticator.py`` decides who it is and what it may call),
+then run the servicer under the error mapping of ``errors.py``."""
 
 from __future__ import annotations
 
@@ -8,38 +9,11 @@ from typing import Any
 
 import grpc
 
-from jacod import errors
-from jacod.api import context
+from jacod.api import context, streams
 from jacod.api.errors import wrap_stream, wrap_unary
-from jacod.cluster import peers
+from jacod.auth.authenticator import Authenticator  # who may call what: jacod/auth
 
-NODE_SERVICE = "/jaco.v1.NodeService/"
-JOIN = NODE_SERVICE + "Join"
-
-
-class Authenticator:
-    """Unix-socket callers are `local` (the socket's file mode is the gate).
-    Over TCP: the node service needs peer credentials (``cluster/peers.py``),
-    except Join, which the servicer checks against the join token; the control
-    API needs a bearer token, which lands with the identity issue."""
-
-    def __init__(self, secret: str = ""):
-        self._secret = secret
-
-    async def __call__(self, method: str, metadata: dict[str, str], peer: str) -> str:
-        if peer.startswith("unix:"):
-            return "local"
-        if method == JOIN:
-            return "system"
-        if method.startswith(NODE_SERVICE):
-            if not self._secret:
-                raise errors.Unauthenticated("this node is not part of a cluster yet")
-            peers.verify(self._secret, metadata.get(peers.HEADER, ""), method)
-            return "system"
-        raise errors.Unauthenticated(
-            "the control API over TCP needs a bearer token, which this build does not support "
-            "yet; use the unix socket (jaco --server unix:///run/jaco/jacod.sock)"
-        )
+__all__ = ["Authenticator", "IdentityInterceptor"]
 
 
 class IdentityInterceptor(grpc.aio.ServerInterceptor):
@@ -65,7 +39,8 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
                     context.identity.set(await auth(method, metadata, c.peer()))
                     return await handler.unary_unary(req, c)
 
-                return await wrap_unary(call, method)(request, ctx)
+                with streams.unary_call():  # a graceful stop waits for these only
+                    return await wrap_unary(call, method)(request, ctx)
 
             return grpc.unary_unary_rpc_method_handler(
                 unary,

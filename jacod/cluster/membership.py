@@ -5,10 +5,16 @@ secret in ``cluster.json``, then the ``Bootstrap`` command); ``--join`` asks a
 member, which verifies the join token, records the node (``NodeJoin``), adds it
 to raft, and hands back the peers and the sealed cluster secret. Later starts
 just resume from ``cluster.json``.
+
+PKI (``jacod/pki``): ``--bootstrap`` also makes the cluster CA and this node's
+certificate in ``<data_dir>/pki``; a joiner sends a CSR and gets its
+certificate, the CA and the sealed CA key back. ``--dev`` makes none (its TCP
+listener, if any, stays plaintext and serves no tokens).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import socket
 import time
@@ -17,12 +23,13 @@ from pathlib import Path
 
 from jaco.v1 import entities_pb2 as pb
 from jaco.v1 import node_pb2
-from jacod import errors
+from jacod import errors, pki
 from jacod.cluster import backup, clusterfile, jointoken, peers, raft
 from jacod.cluster.bus import Applied
 from jacod.cluster.cluster import Cluster
 from jacod.cluster.clusterfile import ClusterFile
-from jacod.config import DaemonConfig
+from jacod.config import DaemonConfig, seconds
+from jacod.pki import certs, files, issue, jointrust
 from jacod.state import Bootstrap, NodeJoin, NodeLeave, dump_state
 from jacod.state.restore import rebased
 from obs.logging import get_logger
@@ -59,6 +66,8 @@ async def join_cluster(cfg: DaemonConfig) -> ClusterFile:
             "raft_listen: required with --join (e.g. --raft-listen 10.0.0.6:7401)"
         )
     jointoken.parse(cfg.join_token)  # malformed token: fail before dialing
+    ca_pem = jointrust.ca_pem_of(cfg.join_token)
+    pki_dir = files.pki_dir(cfg.data_dir)
     request = node_pb2.JoinRequest(
         node_name=cfg.node_name,
         address=cfg.advertise or cfg.listen,
@@ -66,15 +75,34 @@ async def join_cluster(cfg: DaemonConfig) -> ClusterFile:
         join_token=cfg.join_token,
         labels=cfg.labels,
     )
+    if ca_pem is not None:
+        hosts = issue.node_hosts(cfg.listen, cfg.advertise)
+        request.csr_pem = issue.joiner_csr(pki_dir, cfg.node_name, hosts)
     log.info("joining cluster", extra={"via": cfg.join, "node": cfg.node_name})
     import grpc
 
     try:
-        resp = await peers.join(cfg.join, request, timeout=30)
+        resp = await peers.join(cfg.join, request, timeout=30, ca_pem=ca_pem)
     except grpc.aio.AioRpcError as err:
+        details = err.details() or ""
+        if ca_pem is not None and _tls_refused(err):
+            details = (
+                f"join token is not valid for this cluster: {cfg.join} does not present a "
+                "certificate of the CA in the token (a token of another cluster?)"
+            )
         raise errors.FailedPrecondition(
-            f"join via {cfg.join} refused: {err.details()} [{err.code().name.lower()}]"
+            f"join via {cfg.join} refused: {details} [{err.code().name.lower()}]"
         ) from None
+    if ca_pem is not None:
+        try:
+            issue.install_joined(
+                pki_dir,
+                resp.certificate_pem,
+                resp.ca_pem,
+                jointoken.open_secret(cfg.join_token, resp.ca_key_sealed).encode(),
+            )
+        except certs.PKIError as exc:
+            raise errors.FailedPrecondition(f"join via {cfg.join}: {exc}") from None
     return ClusterFile(
         cluster_id=resp.cluster_id,
         secret=jointoken.open_secret(cfg.join_token, resp.cluster_secret),
@@ -82,6 +110,26 @@ async def join_cluster(cfg: DaemonConfig) -> ClusterFile:
         raft_address=cfg.raft_listen,
         address=cfg.advertise or cfg.listen,
         peers=[p.raft_address for p in resp.peers if p.raft_address != cfg.raft_listen],
+    )
+
+
+def _tls_refused(err: object) -> bool:
+    """A failed TLS handshake (the peer's certificate is not from the token's CA)."""
+    text = (getattr(err, "details", lambda: "")() or "").lower()
+    return "handshake" in text or "certificate" in text or "ssl" in text
+
+
+def _create_pki(cf: ClusterFile, cfg: DaemonConfig) -> None:
+    issue.create_cluster(
+        files.pki_dir(cfg.data_dir),
+        cf.cluster_id,
+        cf.node_name,
+        issue.node_hosts(cfg.listen, cfg.advertise),
+        dt.timedelta(seconds=seconds(cfg.cert_lifetime)),
+    )
+    log.info(
+        "cluster CA and node certificate created",
+        extra={"dir": str(files.pki_dir(cfg.data_dir))},
     )
 
 
@@ -107,6 +155,8 @@ async def open_cluster(cfg: DaemonConfig, timings: raft.RaftTimings) -> tuple[Cl
             cf = await join_cluster(cfg)
         elif cfg.bootstrap or cfg.dev:
             cf = new_cluster_file(cfg)
+            if not cfg.dev:
+                _create_pki(cf, cfg)
         else:
             raise errors.FailedPrecondition(
                 f"{data_dir} holds no cluster: start with --bootstrap (new cluster), "
@@ -191,6 +241,18 @@ async def admit(
     jointoken.verify(req.join_token, cf.secret, cf.cluster_id, time.time_ns())
     if not req.node_name or not req.raft_address:
         raise errors.InvalidArgument("join: node_name and raft_address are required")
+    tls = pki.current()
+    signed: tuple[bytes, bytes, bytes] | None = None
+    if tls is not None:
+        if not req.csr_pem:
+            raise errors.FailedPrecondition(
+                "join: this cluster uses TLS and the request has no CSR; "
+                "join with a token from `jaco node join-token` of this version"
+            )
+        try:
+            signed = issue.sign_for_joiner(tls.directory, req.csr_pem, req.node_name, tls.lifetime)
+        except certs.PKIError as exc:
+            raise errors.InvalidArgument(f"join: {exc}") from None
     await cluster.propose(
         NodeJoin(
             ts_ns=time.time_ns(),
@@ -207,11 +269,16 @@ async def admit(
     members = cluster.read(
         lambda s: [(n.name, n.address, n.raft_address) for n in s.nodes.values()]
     )
-    return node_pb2.JoinResponse(
+    resp = node_pb2.JoinResponse(
         cluster_id=cf.cluster_id,
         peers=[pb.Node(name=n, address=a, raft_address=r) for n, a, r in members],
         cluster_secret=jointoken.seal_secret(req.join_token, cf.secret),
     )
+    if signed is not None:
+        cert_pem, ca_pem, ca_key_pem = signed
+        resp.certificate_pem, resp.ca_pem = cert_pem, ca_pem
+        resp.ca_key_sealed = jointoken.seal_secret(req.join_token, ca_key_pem.decode())
+    return resp
 
 
 async def remove(cluster: Cluster, name: str, identity: str) -> int:
@@ -243,4 +310,7 @@ def create_join_token(cluster: Cluster, cf: ClusterFile, ttl_s: int) -> tuple[st
             "no node of this cluster listens on TCP, so nothing could be joined: "
             "restart the nodes with --listen HOST:PORT"
         )
+    tls = pki.current()
+    if tls is not None:  # the joiner learns whom to trust from the token
+        return jointrust.create(cf.secret, cf.cluster_id, addresses, expires, tls.ca_pem), expires
     return jointoken.create(cf.secret, cf.cluster_id, addresses, expires), expires

@@ -72,7 +72,10 @@ def run_lifecycle(ns: JournalNamespace, base: Path, env: dict[str, str], node: s
     ids=["plain-no-journal", "systemd-no-journal", "plain-with-journal", "systemd-with-journal"],
 )
 def test_mode_selection(
-    request: pytest.FixtureRequest, tmpdir_short: Path, invocation: bool, journal: bool,
+    request: pytest.FixtureRequest,
+    tmpdir_short: Path,
+    invocation: bool,
+    journal: bool,
     expected: str,
 ) -> None:
     ns: JournalNamespace = request.getfixturevalue("journal_ns" if journal else "bare_ns")
@@ -89,8 +92,12 @@ def test_mode_selection(
         assert entries, "journald mode, but the journal got nothing from jacod"
         assert all(e.get("SYSLOG_IDENTIFIER") == "jacod" for e in entries)
         records = [
-            {"msg": e["MESSAGE"], "subsystem": e.get("SUBSYSTEM"),
-             "level": PRIORITY_LEVELS[e["PRIORITY"]], "exc": e.get("EXCEPTION", "")}
+            {
+                "msg": e["MESSAGE"],
+                "subsystem": e.get("SUBSYSTEM"),
+                "level": PRIORITY_LEVELS[e["PRIORITY"]],
+                "exc": e.get("EXCEPTION", ""),
+            }
             for e in entries
         ]
     else:
@@ -105,8 +112,9 @@ def test_mode_selection(
     assert "jacod stopped" in msgs
     ready = next(r for r in records if r["msg"].startswith("jacod ready"))
     assert ready["subsystem"] == "daemon" and ready["level"] == "info"
-    [bad_request] = [r for r in records if r["subsystem"] == "controlplane"
-                     and "GetStatus" in r["msg"]]
+    [bad_request] = [
+        r for r in records if r["subsystem"] == "controlplane" and "GetStatus" in r["msg"]
+    ]
     assert bad_request["level"] == "error"
     assert "DecodeError" in bad_request.get("exc", ""), bad_request
 
@@ -122,13 +130,24 @@ def journald_run(journal_ns: JournalNamespace) -> Iterator[dict[str, Any]]:
     node = f"jt-{uuid.uuid4().hex[:10]}"
     env = daemon_env(True)
     a = Jacod(base / "a", env=env, prefix=journal_ns.prefix, node_name=node)
-    b = Jacod(base / "b", env=env, prefix=journal_ns.prefix, data_dir=a.data_dir,
-              socket_path=base / "b.sock", name="second")
+    b = Jacod(
+        base / "b",
+        env=env,
+        prefix=journal_ns.prefix,
+        data_dir=a.data_dir,
+        socket_path=base / "b.sock",
+        name="second",
+    )
     try:
         try:
             a.start().wait_ready()
-            status = subprocess.run([*JACO, "--server", a.server, "status", "-o", "json"],
-                                    env=clean_env(), capture_output=True, text=True, timeout=30)
+            status = subprocess.run(
+                [*JACO, "--server", a.server, "status", "-o", "json"],
+                env=clean_env(),
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             assert status.returncode == 0, status.stderr
             send_malformed(a.socket)
             b_rc = b.start().wait(30)
@@ -138,7 +157,11 @@ def journald_run(journal_ns: JournalNamespace) -> Iterator[dict[str, Any]]:
             b.kill()
         journal_ns.sync()
         yield {
-            "a": a, "b": b, "a_rc": a_rc, "b_rc": b_rc, "node": node,
+            "a": a,
+            "b": b,
+            "a_rc": a_rc,
+            "b_rc": b_rc,
+            "node": node,
             "cluster_id": json.loads(status.stdout)["cluster"]["cluster_id"],
         }
     finally:
@@ -201,7 +224,8 @@ def test_journalctl_custom_attribute_field(
     }[field]
     entries = journal_ns.entries(f"{field}={value}", f"_PID={journald_run['a'].pid}")
     assert [e["MESSAGE"] for e in entries if e["MESSAGE"].startswith("jacod ready")], (
-        f"journalctl {field}={value} found no `jacod ready` entry: {entries}")
+        f"journalctl {field}={value} found no `jacod ready` entry: {entries}"
+    )
     for entry in entries:
         assert entry[field] == value
         if entry["MESSAGE"].startswith("jacod ready"):
@@ -226,8 +250,11 @@ def test_cli_stays_text_under_systemd_with_a_journal(
 ) -> None:
     proc = subprocess.Popen(
         [*journal_ns.prefix, *JACO, "-v", "--server", shared_jacod.server, "status"],
-        env=daemon_env(True), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        env=daemon_env(True),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -239,8 +266,13 @@ def test_cli_stays_text_under_systemd_with_a_journal(
 
 
 def test_cli_verbose_every_line_has_a_subsystem(shared_jacod: Jacod) -> None:
-    proc = subprocess.run([*JACO, "-v", "--server", shared_jacod.server, "status"],
-                          env=clean_env(), capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [*JACO, "-v", "--server", shared_jacod.server, "status"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     records = text_records(proc.stderr)
     assert "debug" in {r["level"] for r in records}
@@ -261,7 +293,8 @@ def test_journald_without_systemd_python_falls_back_to_json(
     shim = tmpdir_short / "shim"
     (shim / "systemd").mkdir(parents=True)
     (shim / "systemd" / "__init__.py").write_text(
-        'raise ImportError("systemd-python hidden by the test shim")\n')
+        'raise ImportError("systemd-python hidden by the test shim")\n'
+    )
     env = daemon_env(True, PYTHONPATH=str(shim))
     # The shim works: systemd is unimportable for jacod's interpreter.
     probe = run_jacod("--version", env=env)
@@ -284,7 +317,11 @@ def test_shim_really_hides_systemd(tmpdir_short: Path) -> None:
     (shim / "systemd" / "__init__.py").write_text('raise ImportError("hidden")\n')
     import sys
 
-    proc = subprocess.run([sys.executable, "-c", "import systemd.journal"],
-                          env=clean_env({"PYTHONPATH": str(shim)}), capture_output=True,
-                          text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import systemd.journal"],
+        env=clean_env({"PYTHONPATH": str(shim)}),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 1 and "hidden" in proc.stderr
