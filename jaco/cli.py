@@ -108,10 +108,18 @@ def dispatch(args: argparse.Namespace) -> int:
     except UsageError as exc:
         return fail(str(exc), EXIT_USAGE)
 
+    from obs import telemetry
+
+    telemetry.setup("jaco")  # nothing imported unless JACO_OTLP_ENDPOINT is set
+
     async def go() -> int:
         async with Client(target) as client:
-            result: int = await mod.run(args, client)
-            return result
+            # cli.<verb>: the root of the trace the daemons continue.
+            with telemetry.span(
+                f"cli.{args.verb}", identity="local" if target.transport == "unix" else None
+            ):
+                result: int = await mod.run(args, client)
+                return result
 
     try:
         return asyncio.run(go())
@@ -134,6 +142,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return fail(
             f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)", EXIT_FAILED
         )
+    finally:
+        telemetry.shutdown()  # flush: the CLI's spans must not be lost on exit
 
 
 HINTS = {

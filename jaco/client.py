@@ -11,6 +11,7 @@ import grpc
 
 from jaco.targets import Target
 from jaco.v1 import control_pb2, control_pb2_grpc, entities_pb2
+from obs import telemetry
 from obs.logging import get_logger
 
 log = get_logger("cli")
@@ -87,13 +88,17 @@ class Client:
                 creds = grpc.composite_channel_credentials(
                     creds, grpc.access_token_call_credentials(token.reveal())
                 )
-            return grpc.aio.secure_channel(target.grpc_target, creds)
+            return grpc.aio.secure_channel(
+                target.grpc_target, creds, interceptors=telemetry.client_interceptors()
+            )
         if target.transport == "tcp" and token is not None:
             log.warning(
                 "not sending the token: no CA for this TCP target to verify it with "
                 "(--ca-file, JACO_CA_FILE or a context's ca_file)"
             )
-        return grpc.aio.insecure_channel(target.grpc_target)
+        return grpc.aio.insecure_channel(
+            target.grpc_target, interceptors=telemetry.client_interceptors()
+        )
 
     async def close(self) -> None:
         if self._channel is not None:

@@ -125,14 +125,29 @@ def main(argv: list[str] | None = None) -> None:
     # grpc's C core prints INFO lines of its own on stderr (a refused TLS
     # handshake, for one) that are not our log records; keep its errors only.
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-    from jacod import server
+    from pathlib import Path
 
+    from jacod import server
+    from jacod.api import context as api_context
+    from jacod.cluster import clusterfile
+    from obs import telemetry
+
+    # Off (and not even imported) unless JACO_OTLP_ENDPOINT is set.
+    known = clusterfile.load(Path(cfg.data_dir))  # None on a first start
+    telemetry.setup(
+        "jacod",
+        cluster_id=known.cluster_id if known else "",
+        node=known.node_name if known else cfg.node_name,
+    )
+    telemetry.set_identity_source(api_context.identity.get)
     try:
         asyncio.run(server.serve(cfg))
     except errors.JacoError as exc:
         obslog.get_logger("daemon").error(str(exc))
+        telemetry.shutdown()
         obslog.shutdown()
         sys.exit(1)
+    telemetry.shutdown()
     obslog.shutdown()
 
 

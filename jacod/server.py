@@ -31,6 +31,7 @@ from jacod.cluster.monitor import PeerMonitor
 from jacod.config import DaemonConfig
 from jacod.runtime import ProcessRuntime, Runtime
 from jacod.scheduler.reconcile import Scheduler
+from obs import telemetry
 from obs.logging import get_logger
 
 log = get_logger("daemon")
@@ -91,6 +92,7 @@ async def serve(cfg: DaemonConfig) -> None:
         sock_path = Path(cfg.socket)
         prepare_socket(sock_path)
         cluster, cf = await membership.open_cluster(cfg, raft.RaftTimings())
+        telemetry.set_cluster(cluster_id=cf.cluster_id, node=cf.node_name)
         try:
             await _serve(cfg, cluster, cf, sock_path)
         finally:
@@ -107,7 +109,8 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
             ),
             name="backups",
         )
-    cluster.spawn(Scheduler(cluster).run(), name="scheduler")
+    scheduler = Scheduler(cluster)
+    cluster.spawn(scheduler.run(), name="scheduler")
     runtime = make_runtime(cfg)
     agent = Agent(cluster, runtime, cf.node_name, state_dir=Path(cfg.data_dir) / "agent")
     cluster.spawn(agent.run(), name="agent")
@@ -115,7 +118,21 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
 
     security = Security(cfg, cf, cluster)  # PKI, tokens, auth_denied, renewal
     security.start()
-    server = grpc.aio.server(interceptors=[IdentityInterceptor(security.authenticator)])
+    if telemetry.enabled():
+        runtime.observe = telemetry.runtime_span
+        cluster.commit_observers.append(telemetry.record_commit_latency)
+        cluster.apply_observers.append(telemetry.record_apply_duration)
+        scheduler.lag_observers.append(telemetry.record_reconcile_lag)
+        agent.start_observers.append(telemetry.record_container_start)
+        telemetry.observe_replica_states(agent.state_counts)
+        security.renewal_observers.append(
+            lambda ok: telemetry.record_cert_renewal() if ok else None
+        )
+        security.revocation_observers.append(telemetry.record_token_revocation_propagation)
+    # Tracing first: its server span encloses authentication and error mapping.
+    server = grpc.aio.server(
+        interceptors=[*telemetry.server_interceptors(), IdentityInterceptor(security.authenticator)]
+    )
     logs = LogService(cluster, runtime)  # the agent's runtime: one per state dir
     control_pb2_grpc.add_ControlServicer_to_server(ControlService(views, cf, logs), server)
     node_pb2_grpc.add_NodeServiceServicer_to_server(NodeService(views, cf, logs), server)

@@ -20,6 +20,7 @@ from jaco.v1 import control_pb2, node_pb2, node_pb2_grpc
 from jacod import pki
 from jacod.errors import Unauthenticated
 from jacod.pki.node import NodeTLS
+from obs import telemetry
 
 HEADER = "x-jaco-peer"
 WINDOW_S = 60
@@ -103,9 +104,12 @@ class Peers:
 def channel(
     address: str, tls: NodeTLS | None, options: list[tuple[str, int]] | None = None
 ) -> grpc.aio.Channel:
+    tracing = telemetry.client_interceptors()  # [] when telemetry is off
     if tls is None or address.startswith("unix:"):
-        return grpc.aio.insecure_channel(address, options=options)
-    return grpc.aio.secure_channel(address, tls.channel_credentials(), options=options)
+        return grpc.aio.insecure_channel(address, options=options, interceptors=tracing)
+    return grpc.aio.secure_channel(
+        address, tls.channel_credentials(), options=options, interceptors=tracing
+    )
 
 
 async def join(
@@ -118,7 +122,11 @@ async def join(
     Over TLS trusting ``ca_pem`` (the joiner's, from its token) or this
     node's CA (a member forwarding a join to the leader)."""
     if ca_pem is not None and not address.startswith("unix:"):
-        ch = grpc.aio.secure_channel(address, grpc.ssl_channel_credentials(ca_pem))
+        ch = grpc.aio.secure_channel(
+            address,
+            grpc.ssl_channel_credentials(ca_pem),
+            interceptors=telemetry.client_interceptors(),
+        )
     else:
         ch = channel(address, pki.current())
     async with ch:
