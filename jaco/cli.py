@@ -81,6 +81,9 @@ def run(argv: list[str]) -> int:
     obslog.setup_cli(level)
 
     if args.verb is None:
+        # The triage console on a terminal; help for scripts and pipes.
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            return dispatch(parser.parse_args([*argv, "tui"]))
         parser.print_help()
         return EXIT_OK
     return dispatch(args)

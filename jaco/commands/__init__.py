@@ -12,7 +12,7 @@ from types import ModuleType
 
 VERBS = (
     "status", "apply", "rollback", "delete", "audit", "node", "backup", "logs",
-    "token", "context",
+    "token", "context", "tui",
 )  # fmt: skip
 
 
