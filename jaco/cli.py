@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def fail(message: str, code: int) -> int:
+    import obs.logging
+
+    obs.logging.flush()  # log lines first: the two writers never interleave mid-line
     print(f"jaco: error: {message}", file=sys.stderr)
     return code
 

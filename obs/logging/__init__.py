@@ -31,6 +31,7 @@ __all__ = [
     "MODES",
     "InvalidLevel",
     "SUBSYSTEMS",
+    "flush",
     "get_logger",
     "resolve_level",
     "select_daemon_mode",
@@ -170,6 +171,19 @@ def setup_daemon(
 
 def setup_cli(level: int) -> None:
     _install(text_handler(), level)
+
+
+def flush(timeout: float = 1.0) -> None:
+    """Wait (bounded) until every queued record has been written: before
+    printing to the same stream directly, so lines never interleave."""
+    import time
+
+    listener = _listener
+    if listener is None:
+        return
+    deadline = time.monotonic() + timeout
+    while listener.queue.unfinished_tasks and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.001)
 
 
 def shutdown() -> None:
