@@ -51,7 +51,9 @@ class Authenticator:
         tls: NodeTLS | None = None,
         denials: DenialSink | None = None,
         clock: Callable[[], int] = time.time_ns,
+        catching_up: Callable[[], bool] = lambda: False,
     ):
+        self._catching_up = catching_up
         self._secret = secret
         self._lookup = lookup
         self._tls = tls
@@ -89,6 +91,10 @@ class Authenticator:
             self._deny(method, peer, "malformed_token")
             raise errors.Unauthenticated("malformed token (expected jacotoken1.<id>.<secret>)")
         token = self._lookup(parsed.id)
+        if token is None and self._catching_up():
+            # A node replaying its log after a restart may not know a token
+            # yet: not a denial, the caller retries (here or elsewhere).
+            raise errors.Unavailable("this node is still catching up with the cluster; retry")
         if token is None or not tokens.matches(parsed, token.secret_hash):
             reason = "unknown_token" if token is None else "wrong_secret"
             self._deny(method, peer, reason, parsed.id)

@@ -42,7 +42,8 @@ class Security:
         self.denials = DenialRecorder(cluster)
         self.revocations = RevocationWatch(cluster)
         self.authenticator = Authenticator(
-            cf.secret, lookup=self._lookup, tls=self.tls, denials=self.denials
+            cf.secret, lookup=self._lookup, tls=self.tls, denials=self.denials,
+            catching_up=cluster.catching_up,
         )
         self.renewer: Renewer | None = None
         if self.tls is not None:

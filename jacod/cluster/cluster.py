@@ -125,6 +125,10 @@ class Cluster:
     def raft_status(self) -> dict[str, object]:
         return self.sync.getStatus() if self.sync is not None else {}
 
+    def catching_up(self) -> bool:
+        """True until this node has synced with the cluster after (re)starting."""
+        return self.sync is None or not self.sync.isReady()
+
     def is_leader(self) -> bool:
         return self.sync is not None and self.sync._isLeader()
 
