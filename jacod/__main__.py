@@ -91,6 +91,26 @@ def parser() -> argparse.ArgumentParser:
         "--runtime", choices=("process", "docker"), help="replica runtime (default: process)"
     )
     p.add_argument(
+        "--docker-host", metavar="URL",
+        help="Docker Engine API with --runtime docker (default: unix:///var/run/docker.sock)",
+    )
+    p.add_argument("--pressure-interval", metavar="SECONDS", type=float,
+                   help="seconds between PSI samples of this node (default: 5; 0: off)")
+    p.add_argument("--pressure-source", metavar="DIR",
+                   help="directory holding cpu, memory, io PSI files (default: /proc/pressure)")
+    p.add_argument("--rebalance-threshold", metavar="PERCENT", type=float,
+                   help="PSI avg10 that makes a node pressured (default: 60; 0: no rebalancing)")
+    p.add_argument("--rebalance-window", metavar="SECONDS", type=float,
+                   help="how long a node stays pressured before replicas move (default: 60)")
+    p.add_argument("--rebalance-interval", metavar="SECONDS", type=float,
+                   help="seconds between rebalancing decisions on the leader (default: 15)")
+    p.add_argument("--rebalance-max-moves", metavar="N", type=int,
+                   help="replicas moved per decision at most (default: 1)")
+    p.add_argument("--rebalance-cooldown", metavar="SECONDS", type=float,
+                   help="seconds between two moves off one node (default: 60)")
+    p.add_argument("--rebalance-target-max", metavar="PERCENT", type=float,
+                   help="a node receiving a replica must be below this PSI (default: 30)")
+    p.add_argument(
         "--log-level", metavar="LEVEL", help="debug|info|warn|error (default: info; env JACO_LOG)"
     )
     p.add_argument(

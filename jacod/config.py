@@ -38,6 +38,15 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     backup_interval: float = 0  # seconds between periodic backups on the leader; 0 = off
     backup_keep: int = 24
     runtime: str = "process"
+    docker_host: str = "unix:///var/run/docker.sock"  # with runtime docker
+    pressure_interval: float = 5.0  # seconds between PSI samples; 0 = no sampler
+    pressure_source: str = "/proc/pressure"  # a directory with cpu, memory, io (tests)
+    rebalance_threshold: float = 60.0  # % stalled (avg10) that makes a node pressured; 0 = off
+    rebalance_window: float = 60.0  # … for this long before replicas move off it
+    rebalance_interval: float = 15.0
+    rebalance_max_moves: int = 1  # per interval
+    rebalance_cooldown: float = 60.0  # between two moves off one node
+    rebalance_target_max: float = 30.0  # a node receiving a replica must be below this
     log_level: str = "info"
     log_format: str = "auto"  # auto | journald | json | text
     shutdown_grace: float = 10.0

@@ -78,12 +78,30 @@ def secure_socket(path: Path, group: str) -> None:
     os.chmod(path, 0o660)
 
 
-def make_runtime(cfg: DaemonConfig) -> Runtime:
-    if cfg.runtime != "process":
-        raise errors.FailedPrecondition(
-            f"runtime {cfg.runtime!r} is not available in this build; use --runtime process"
-        )
+def make_runtime(cfg: DaemonConfig, node_name: str) -> Runtime:
+    if cfg.runtime == "docker":
+        from jacod.runtime.docker import DockerRuntime  # aiodocker only when used
+
+        return DockerRuntime(cfg.docker_host, node=node_name)
     return ProcessRuntime(Path(cfg.data_dir) / "runtime")
+
+
+def spawn_pressure(cfg: DaemonConfig, cluster: Cluster, node_name: str) -> None:
+    """The PSI sampler on every node; the rebalancer decides on the leader only."""
+    from jacod.scheduler.pressure import PressureSampler
+    from jacod.scheduler.rebalance import RebalanceConfig, Rebalancer
+
+    if cfg.pressure_interval > 0:
+        sampler = PressureSampler(cluster, node_name, source=Path(cfg.pressure_source),
+                                  interval_s=cfg.pressure_interval)
+        cluster.spawn(sampler.run(), name="pressure")
+    if cfg.rebalance_threshold > 0:
+        rcfg = RebalanceConfig(
+            threshold=cfg.rebalance_threshold, window_s=cfg.rebalance_window,
+            interval_s=cfg.rebalance_interval, max_moves=cfg.rebalance_max_moves,
+            cooldown_s=cfg.rebalance_cooldown, target_max=cfg.rebalance_target_max,
+        )
+        cluster.spawn(Rebalancer(cluster, rcfg).run(), name="rebalance")
 
 
 async def serve(cfg: DaemonConfig) -> None:
@@ -111,7 +129,8 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
         )
     scheduler = Scheduler(cluster)
     cluster.spawn(scheduler.run(), name="scheduler")
-    runtime = make_runtime(cfg)
+    spawn_pressure(cfg, cluster, cf.node_name)
+    runtime = make_runtime(cfg, cf.node_name)
     agent = Agent(cluster, runtime, cf.node_name, state_dir=Path(cfg.data_dir) / "agent")
     cluster.spawn(agent.run(), name="agent")
     views = Views(cluster, monitor, cfg.runtime)
@@ -172,4 +191,6 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
     await streams.stop(server, cfg.shutdown_grace)
     with contextlib.suppress(FileNotFoundError):
         sock_path.unlink()
+    if (aclose := getattr(runtime, "aclose", None)) is not None:
+        await aclose()  # the docker runtime's HTTP session
     log.info("jacod stopped")

@@ -6,13 +6,15 @@
 #   libsystemd-dev pkg-config     -> systemd-python (native journald logging)
 #   systemd                       -> systemd-journald + journalctl (journald tests)
 #   tmux util-linux make          -> console end-to-end test, unshare, make targets
+#   podman runc busybox-static    -> a Docker-compatible engine + image: docker runtime tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
 need=()
-for pkg in python3-venv python3-dev gcc libsystemd-dev pkg-config systemd tmux util-linux make; do
+for pkg in python3-venv python3-dev gcc libsystemd-dev pkg-config systemd tmux util-linux make \
+    podman runc busybox-static; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

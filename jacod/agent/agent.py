@@ -25,7 +25,7 @@ from jacod.agent.report import Reporter
 from jacod.agent.store import AgentStore
 from jacod.cluster.bus import Applied, Event, Resync, Subscription
 from jacod.cluster.cluster import Cluster
-from jacod.runtime import ContainerInfo, Runtime
+from jacod.runtime import ContainerInfo, Runtime, RuntimeUnavailable
 from jacod.state import (
     AssignReplicas,
     DeleteDeployment,
@@ -106,6 +106,7 @@ class Agent:
         self._workers: dict[str, ReplicaWorker] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # workers, health checks, reporter
         self._running = False
+        self._list_failing = False  # the runtime could not list replicas last time
         self.converged = asyncio.Event()  # set after the first converge pass
 
     # -- accessors (logs, ingress, metrics) ----------------------------------------
@@ -227,8 +228,19 @@ class Agent:
         try:
             actual = {i.replica_id: i for i in await self.runtime.list()}
         except Exception as exc:  # desired changes still reach the workers
-            log.warning("cannot list replicas", extra={"error": str(exc)})
+            if not self._list_failing:
+                log.warning("cannot list replicas", extra={"error": str(exc)})
+            self._list_failing = True
             actual = None
+            if isinstance(exc, RuntimeUnavailable):
+                for w in self._workers.values():
+                    w.kick()  # each one finds out and reports why (throttled by its backoff)
+        else:
+            if self._list_failing:
+                log.info("replicas listed again")
+                self._list_failing = False
+                for w in self._workers.values():
+                    w.kick(urgent=True)  # recover now, not at the end of a backoff
         for rid in sorted(desired.keys() | (actual or {}).keys() | self._workers.keys()):
             d = desired.get(rid)
             w = self._workers.get(rid)

@@ -25,7 +25,14 @@ from jacod.agent import env
 from jacod.agent.backoff import Backoff, describe_exit, exit_code_of, ran_for_s, should_restart
 from jacod.agent.health import HealthMonitor, make_probe
 from jacod.agent.store import AgentStore
-from jacod.runtime import ContainerInfo, ContainerNotFound, ReplicaSpec, Runtime, StartFailed
+from jacod.runtime import (
+    ContainerInfo,
+    ContainerNotFound,
+    ReplicaSpec,
+    Runtime,
+    RuntimeUnavailable,
+    StartFailed,
+)
 from jacod.state import ReplicaState, ReplicaStatus, ServiceSpec
 from obs import telemetry
 from obs.logging import get_logger
@@ -124,6 +131,8 @@ class ReplicaWorker:
         delay = self.ctx.backoff.delay(self._errors - 1)
         extra = {"replica_id": self.id, "error": str(exc), "retry_in_s": delay}
         log.warning("replica action failed; retrying", extra=extra)
+        if isinstance(exc, RuntimeUnavailable):
+            self._stop_health()  # its checks restart (and report) once the runtime is back
         if self.desired is not None:
             self._set(state=ReplicaState.FAILED, last_error=f"{exc}; retrying in {delay:g}s")
         self._due = self._hold_until = now + delay
