@@ -17,7 +17,8 @@ import pytest
 
 from tests.helpers import JACO, Jacod, clean_env, run_jaco
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+# scripts/setup.sh installs tmux: a missing one is a broken setup, not a skip.
+assert shutil.which("tmux"), "tmux is not installed: run scripts/setup.sh as root"
 
 SPEC = """\
 name = "tuie2e"
