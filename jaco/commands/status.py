@@ -48,15 +48,39 @@ async def run(args: argparse.Namespace, client: Client) -> int:
         else:
             print(render(to_dict(resp), colour))
         return 0
-    async for event in client.watch_status(consistent=args.consistent):
-        if event.WhichOneof("event") != "snapshot":
-            continue
-        snap = to_dict(event.snapshot)
-        if args.output == "json":
-            sys.stdout.write(json.dumps({"type": "snapshot", "status": snap}) + "\n")
-        else:
-            if sys.stdout.isatty():
-                sys.stdout.write("\x1b[H\x1b[2J")
-            sys.stdout.write(render(snap, colour) + "\n\n")
-        sys.stdout.flush()
-    return 0
+    import asyncio
+    import time
+
+    from jaco.client import Unreachable
+
+    # Keep watching across a daemon restart or a leader change: every snapshot
+    # is complete, so resuming needs no bookkeeping. The first connection
+    # failing still exits 3; an outage longer than RETRY_FOR_S too.
+    seen, down_since = False, 0.0
+    while True:
+        try:
+            async for event in client.watch_status(consistent=args.consistent):
+                if event.WhichOneof("event") != "snapshot":
+                    continue
+                seen, down_since = True, 0.0
+                snap = to_dict(event.snapshot)
+                if args.output == "json":
+                    sys.stdout.write(json.dumps({"type": "snapshot", "status": snap}) + "\n")
+                else:
+                    if sys.stdout.isatty():
+                        sys.stdout.write("\x1b[H\x1b[2J")
+                    sys.stdout.write(render(snap, colour) + "\n\n")
+                sys.stdout.flush()
+            return 0
+        except Unreachable as exc:
+            now = time.monotonic()
+            if not seen or (down_since and now - down_since > RETRY_FOR_S):
+                raise
+            if not down_since:  # once per outage
+                down_since = now
+                reason = exc.reason.splitlines()[0][:120]
+                print(f"jaco: connection lost ({reason}); reconnecting…", file=sys.stderr)
+            await asyncio.sleep(1.0)
+
+
+RETRY_FOR_S = 120.0
