@@ -8,7 +8,6 @@ Global flags work before or after the verb (`jaco -o json status` ==
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 
@@ -126,6 +125,8 @@ def dispatch(args: argparse.Namespace) -> int:
             ):
                 result: int = await mod.run(args, client)
                 return result
+
+    import asyncio  # here, not at the top: `jaco --version`/`--help` need no event loop
 
     try:
         return asyncio.run(go())

@@ -9,7 +9,6 @@ into ANSI and the console into its own styles.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
@@ -258,4 +257,6 @@ async def lines(
             elif now - outage_since > max_outage_s:
                 raise
         attempt += 1
+        import asyncio
+
         await asyncio.sleep(min(backoff_s * 2 ** (attempt - 1), max_backoff_s))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import TYPE_CHECKING, TextIO
 
 from jaco import logview
 
 if TYPE_CHECKING:
+    import asyncio
+
     from jaco.client import Client
 
 NAME = "logs"
@@ -111,6 +112,8 @@ class _Flusher:
 
     def poke(self) -> None:
         if self._handle is None:
+            import asyncio
+
             self._handle = asyncio.get_running_loop().call_later(FLUSH_S, self._flush)
         if self.error is not None:
             raise self.error
