@@ -6,11 +6,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from jaco import logview
-
 if TYPE_CHECKING:
     import asyncio
 
+    from jaco import logview
     from jaco.client import Client
 
 NAME = "logs"
@@ -39,6 +38,8 @@ FLUSH_S = 0.05  # when piped: lines reach the reader within this, without a flus
 
 
 def _target(text: str) -> logview.Target:
+    from jaco import logview  # lazily: every `jaco` start builds this verb's parser
+
     try:
         return logview.parse_target(text)
     except ValueError as exc:
@@ -135,6 +136,7 @@ class _Flusher:
 async def run(args: argparse.Namespace, client: Client) -> int:
     import grpc
 
+    from jaco import logview
     from jaco.client import Unreachable
     from jaco.targets import UsageError
 
