@@ -16,11 +16,17 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 
 
+# PYTHONDONTWRITEBYTECODE is dropped: an installed jaco has its bytecode
+# compiled (pip does that), so the warm-up run may write it here too;
+# otherwise every timed run would include compiling our modules.
+_DROP = ("INVOCATION_ID", "NOTIFY_SOCKET", "PYTHONDONTWRITEBYTECODE")
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("JACO_", "OTEL_")) and k not in ("INVOCATION_ID", "NOTIFY_SOCKET")
+        if not k.startswith(("JACO_", "OTEL_")) and k not in _DROP
     }
     env.update(extra)
     return env
