@@ -48,10 +48,6 @@ class Reporter:
         self._dirty.add(replica_id)
         self._wake.set()
 
-    def request_full(self) -> None:
-        self._full_due = 0.0
-        self._wake.set()
-
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         retry_at: float | None = None  # after a failed proposal: not before then
