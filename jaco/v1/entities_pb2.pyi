@@ -201,7 +201,14 @@ class Deployment(_message.Message):
     def __init__(self, name: _Optional[str] = ..., revision: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceSpec, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class Replica(_message.Message):
-    __slots__ = ("id", "deployment", "service", "revision", "node", "state", "restarts", "last_error", "started_at", "updated_at", "exit_code")
+    __slots__ = ("id", "deployment", "service", "revision", "node", "state", "restarts", "last_error", "started_at", "updated_at", "exit_code", "ports")
+    class PortsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: int
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
@@ -213,6 +220,7 @@ class Replica(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     deployment: str
     service: str
@@ -224,7 +232,8 @@ class Replica(_message.Message):
     started_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     exit_code: int
-    def __init__(self, id: _Optional[str] = ..., deployment: _Optional[str] = ..., service: _Optional[str] = ..., revision: _Optional[int] = ..., node: _Optional[str] = ..., state: _Optional[_Union[ReplicaState, str]] = ..., restarts: _Optional[int] = ..., last_error: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ...) -> None: ...
+    ports: _containers.ScalarMap[int, int]
+    def __init__(self, id: _Optional[str] = ..., deployment: _Optional[str] = ..., service: _Optional[str] = ..., revision: _Optional[int] = ..., node: _Optional[str] = ..., state: _Optional[_Union[ReplicaState, str]] = ..., restarts: _Optional[int] = ..., last_error: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Mapping[int, int]] = ...) -> None: ...
 
 class NodePressure(_message.Message):
     __slots__ = ("available", "cpu_some_avg10", "memory_some_avg10", "memory_full_avg10", "io_some_avg10", "io_full_avg10", "sampled_at")

@@ -68,6 +68,7 @@ def desired_on(state: State, node: str) -> dict[str, Desired]:
         reported = ReplicaStatus(
             id=r.id, state=r.state, revision=r.revision, restarts=r.restarts,
             last_error=r.last_error, exit_code=r.exit_code, started_at_ns=r.started_at_ns,
+            ports=r.ports,
         )  # fmt: skip
         out[r.id] = Desired(
             id=r.id, deployment=r.deployment, service=r.service, ordinal=r.ordinal,

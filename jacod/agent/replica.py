@@ -227,7 +227,8 @@ class ReplicaWorker:
         check, run = spec.health, (info.pid, info.started_at_ns)
         if check is None:
             self._stop_health()
-            self._set(state=ReplicaState.RUNNING, started_at_ns=info.started_at_ns)
+            self._set(state=ReplicaState.RUNNING, started_at_ns=info.started_at_ns,
+                      ports=self._ports(d, spec))  # fmt: skip
             return
         if self._health is not None and self._health_run == run:
             return
@@ -243,7 +244,12 @@ class ReplicaWorker:
         monitor = HealthMonitor(self.id, check, probe, self._on_health, initial=initial)
         self._health = self.ctx.spawn(self._monitor(monitor), f"health {self.id}")
         self._health_run = run
-        self._set(state=initial, started_at_ns=info.started_at_ns)
+        self._set(state=initial, started_at_ns=info.started_at_ns, ports=self._ports(d, spec))
+
+    def _ports(self, d: Desired, spec: ServiceSpec) -> tuple[tuple[int, int], ...]:
+        """Where this incarnation's declared ports are reachable on this node."""
+        host = self.ctx.store.ports(d.id, spec.ports)
+        return tuple(sorted((p, host[p]) for p in spec.ports))
 
     async def _monitor(self, monitor: HealthMonitor) -> None:
         try:

@@ -154,6 +154,7 @@ def replica(r: st.Replica) -> pb.Replica:
         started_at=timestamp(r.started_at_ns),
         updated_at=timestamp(r.updated_at_ns),
         exit_code=r.exit_code,
+        ports=dict(r.ports),
     )
 
 

@@ -71,6 +71,10 @@ class ReplicaStatus(msgspec.Struct, frozen=True, kw_only=True):
     last_error: str = ""
     exit_code: int = 0
     started_at_ns: int = 0
+    # (declared port, the host port it is reachable at on the replica's node),
+    # sorted; the ingress, DNS SRV answers and discovery use it. Pairs, not a
+    # dict: commands are encoded deterministically, which needs str keys.
+    ports: tuple[tuple[int, int], ...] = ()
 
 
 class NodeStatusUpdate(Envelope, frozen=True):

@@ -90,6 +90,7 @@ class Replica(msgspec.Struct, kw_only=True):
     started_at_ns: int = 0
     updated_at_ns: int = 0
     traceparent: str = ""  # of the reconcile that created this incarnation
+    ports: tuple[tuple[int, int], ...] = ()  # (declared port, host port on `node`), reported
 
 
 class Token(msgspec.Struct, kw_only=True):

@@ -158,6 +158,10 @@ def node_status_update(state: State, cmd: NodeStatusUpdate) -> Outcome:
     ids = [s.id for s in cmd.replicas]
     if len(set(ids)) != len(ids):
         return invalid("a replica is reported twice in one update")
+    for status in cmd.replicas:
+        for port, host_port in status.ports:
+            if not (0 < port < 65536 and 0 < host_port < 65536):
+                return invalid(f"replicas[{status.id}].ports: {port}->{host_port} is not a port pair")
     applied = 0
     ignored: list[str] = []
     for status in cmd.replicas:
@@ -170,6 +174,7 @@ def node_status_update(state: State, cmd: NodeStatusUpdate) -> Outcome:
         replica.last_error = status.last_error
         replica.exit_code = status.exit_code
         replica.started_at_ns = status.started_at_ns
+        replica.ports = status.ports
         replica.updated_at_ns = cmd.ts_ns
         applied += 1
     if cmd.include_pressure:

@@ -105,8 +105,9 @@ def test_status_update_records_observed_state_without_an_event() -> None:
     events = len(state.audit)
     pressure = Pressure(cpu_some_avg10=1.5, io_full_avg10=0.25, sampled_at_ns=T0)
     report = ReplicaStatus(
-        id="web/worker/1", state=ReplicaState.RUNNING, revision=2, restarts=3, started_at_ns=T0
-    )
+        id="web/worker/1", state=ReplicaState.RUNNING, revision=2, restarts=3, started_at_ns=T0,
+        ports=((8000, 41234),),
+    )  # fmt: skip
     result = must(
         state,
         status_cmd(ts_ns=T0 + 5, include_pressure=True, pressure=pressure, replicas=[report]),
@@ -120,6 +121,7 @@ def test_status_update_records_observed_state_without_an_event() -> None:
         T0,
     )
     assert replica.updated_at_ns == T0 + 5
+    assert replica.ports == ((8000, 41234),)
     assert state.nodes["n2"].pressure == pressure
     assert state.nodes["n2"].last_status_ns == T0 + 5
     assert len(state.audit) == events
@@ -193,6 +195,15 @@ def test_status_update_ignores_replicas_of_other_nodes_and_older_revisions() -> 
             ),
             "invalid",
             id="status-duplicate-replica",
+        ),
+        pytest.param(
+            lambda: status_cmd(
+                replicas=[
+                    ReplicaStatus(id="web/worker/1", state=ReplicaState.RUNNING, ports=((0, 80),))
+                ]
+            ),
+            "invalid",
+            id="status-bad-port-pair",
         ),
         pytest.param(lambda: join_cmd("n3", identity=""), "invalid", id="envelope-no-identity"),
         pytest.param(lambda: join_cmd("n3", ts_ns=-1), "invalid", id="envelope-negative-ts"),
