@@ -161,7 +161,8 @@ def node_status_update(state: State, cmd: NodeStatusUpdate) -> Outcome:
     for status in cmd.replicas:
         for port, host_port in status.ports:
             if not (0 < port < 65536 and 0 < host_port < 65536):
-                return invalid(f"replicas[{status.id}].ports: {port}->{host_port} is not a port pair")
+                bad = f"{port}->{host_port}"
+                return invalid(f"replicas[{status.id}].ports: {bad} is not a pair of ports")
     applied = 0
     ignored: list[str] = []
     for status in cmd.replicas:
