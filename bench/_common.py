@@ -53,7 +53,18 @@ def dev_daemon() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="jaco-bench-") as tmp:
         sock = f"{tmp}/jacod.sock"
         proc = subprocess.Popen(
-            [str(BIN / "jacod"), "--dev", "--data-dir", tmp, "--socket", sock],
+            [
+                str(BIN / "jacod"),
+                "--dev",
+                "--data-dir",
+                tmp,
+                "--socket",
+                sock,
+                "--ingress-listen",
+                "off",
+                "--dns-listen",
+                "off",
+            ],  # fmt: skip
             env=clean_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -136,6 +147,10 @@ class BenchNode:
         self.socket = base / f"{name}.sock"
         self.address = f"127.0.0.1:{free_port()}"
         self.raft_address = f"127.0.0.1:{free_port()}"
+        self.ingress_port = free_port()
+        self.dns_port = free_port()
+        self.traffic = ["--ingress-listen", f"127.0.0.1:{self.ingress_port}",
+                        "--dns-listen", f"127.0.0.1:{self.dns_port}"]  # fmt: skip
         self.log = base / f"{name}.stderr"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -146,7 +161,7 @@ class BenchNode:
     def start(self, *extra: str) -> None:
         argv = [str(BIN / "jacod"), "--node-name", self.name, "--data-dir", str(self.data_dir),
                 "--socket", str(self.socket), "--listen", self.address,
-                "--raft-listen", self.raft_address, *extra]  # fmt: skip
+                "--raft-listen", self.raft_address, *self.traffic, *extra]  # fmt: skip
         with open(self.log, "ab") as err:
             self.proc = subprocess.Popen(argv, env=clean_env(), stdin=subprocess.DEVNULL,
                                          stdout=err, stderr=err)  # fmt: skip

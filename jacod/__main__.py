@@ -91,25 +91,68 @@ def parser() -> argparse.ArgumentParser:
         "--runtime", choices=("process", "docker"), help="replica runtime (default: process)"
     )
     p.add_argument(
-        "--docker-host", metavar="URL",
+        "--docker-host",
+        metavar="URL",
         help="Docker Engine API with --runtime docker (default: unix:///var/run/docker.sock)",
     )
-    p.add_argument("--pressure-interval", metavar="SECONDS", type=float,
-                   help="seconds between PSI samples of this node (default: 5; 0: off)")
-    p.add_argument("--pressure-source", metavar="DIR",
-                   help="directory holding cpu, memory, io PSI files (default: /proc/pressure)")
-    p.add_argument("--rebalance-threshold", metavar="PERCENT", type=float,
-                   help="PSI avg10 that makes a node pressured (default: 60; 0: no rebalancing)")
-    p.add_argument("--rebalance-window", metavar="SECONDS", type=float,
-                   help="how long a node stays pressured before replicas move (default: 60)")
-    p.add_argument("--rebalance-interval", metavar="SECONDS", type=float,
-                   help="seconds between rebalancing decisions on the leader (default: 15)")
-    p.add_argument("--rebalance-max-moves", metavar="N", type=int,
-                   help="replicas moved per decision at most (default: 1)")
-    p.add_argument("--rebalance-cooldown", metavar="SECONDS", type=float,
-                   help="seconds between two moves off one node (default: 60)")
-    p.add_argument("--rebalance-target-max", metavar="PERCENT", type=float,
-                   help="a node receiving a replica must be below this PSI (default: 30)")
+    p.add_argument(
+        "--pressure-interval",
+        metavar="SECONDS",
+        type=float,
+        help="seconds between PSI samples of this node (default: 5; 0: off)",
+    )
+    p.add_argument(
+        "--pressure-source",
+        metavar="DIR",
+        help="directory holding cpu, memory, io PSI files (default: /proc/pressure)",
+    )
+    p.add_argument(
+        "--rebalance-threshold",
+        metavar="PERCENT",
+        type=float,
+        help="PSI avg10 that makes a node pressured (default: 60; 0: no rebalancing)",
+    )
+    p.add_argument(
+        "--rebalance-window",
+        metavar="SECONDS",
+        type=float,
+        help="how long a node stays pressured before replicas move (default: 60)",
+    )
+    p.add_argument(
+        "--rebalance-interval",
+        metavar="SECONDS",
+        type=float,
+        help="seconds between rebalancing decisions on the leader (default: 15)",
+    )
+    p.add_argument(
+        "--rebalance-max-moves",
+        metavar="N",
+        type=int,
+        help="replicas moved per decision at most (default: 1)",
+    )
+    p.add_argument(
+        "--rebalance-cooldown",
+        metavar="SECONDS",
+        type=float,
+        help="seconds between two moves off one node (default: 60)",
+    )
+    p.add_argument(
+        "--rebalance-target-max",
+        metavar="PERCENT",
+        type=float,
+        help="a node receiving a replica must be below this PSI (default: 30)",
+    )
+    p.add_argument("--ingress-listen", metavar="HOST:PORT",
+                   help="HTTP ingress proxy address, or off (default: 0.0.0.0:8480)")  # fmt: skip
+    p.add_argument("--ingress-connect-timeout", metavar="SECONDS", type=float,
+                   help="seconds to connect to a replica before trying another "
+                        "(default: 2)")  # fmt: skip
+    p.add_argument("--ingress-timeout", metavar="SECONDS", type=float,
+                   help="longest silence (seconds) from a replica mid-request, then 504 "
+                        "(default: 60)")  # fmt: skip
+    p.add_argument("--dns-listen", metavar="HOST:PORT",
+                   help="DNS server for <service>.<deployment>.jaco, or off "
+                        "(default: 127.0.0.1:8600)")  # fmt: skip
     p.add_argument(
         "--log-level", metavar="LEVEL", help="debug|info|warn|error (default: info; env JACO_LOG)"
     )

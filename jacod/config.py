@@ -13,6 +13,7 @@ from jacod.errors import InvalidArgument
 
 SYSTEM_SOCKET = "/run/jaco/jacod.sock"
 SYSTEM_DATA_DIR = "/var/lib/jaco"
+OFF = "off"
 
 
 def default_dev_data_dir() -> Path:
@@ -47,6 +48,11 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rebalance_max_moves: int = 1  # per interval
     rebalance_cooldown: float = 60.0  # between two moves off one node
     rebalance_target_max: float = 30.0  # a node receiving a replica must be below this
+    # Traffic (docs/ingress.md, docs/dns.md): "off" disables a listener.
+    ingress_listen: str = "0.0.0.0:8480"
+    ingress_connect_timeout: float = 2.0  # seconds to connect to a replica before trying another
+    ingress_timeout: float = 60.0  # seconds a replica may stay silent mid-request
+    dns_listen: str = "127.0.0.1:8600"
     log_level: str = "info"
     log_format: str = "auto"  # auto | journald | json | text
     shutdown_grace: float = 10.0
@@ -66,6 +72,12 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             value = getattr(self, name)
             if value:
                 check_hostport(value, name)
+        for name in ("ingress_listen", "dns_listen"):
+            value = getattr(self, name)
+            if value != OFF:
+                check_hostport(value, name, also=' or "off"')
+        for name in ("ingress_connect_timeout", "ingress_timeout"):
+            seconds(getattr(self, name), name)
         if self.join and not self.join_token:
             raise InvalidArgument(
                 "join_token: required with --join (get one with `jaco node join-token`)"
@@ -109,10 +121,12 @@ def seconds(value: float | str, field: str = "duration") -> float:
     return result
 
 
-def check_hostport(value: str, field: str) -> tuple[str, int]:
+def check_hostport(value: str, field: str, also: str = "") -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise InvalidArgument(f"{field}: expected HOST:PORT (e.g. 127.0.0.1:7400), got {value!r}")
+        raise InvalidArgument(
+            f"{field}: expected HOST:PORT (e.g. 127.0.0.1:7400){also}, got {value!r}"
+        )
     return host.strip("[]"), int(port)
 
 

@@ -31,6 +31,7 @@ from jacod.cluster.monitor import PeerMonitor
 from jacod.config import DaemonConfig
 from jacod.runtime import ProcessRuntime, Runtime
 from jacod.scheduler.reconcile import Scheduler
+from jacod.traffic import Traffic
 from obs import telemetry
 from obs.logging import get_logger
 
@@ -92,14 +93,18 @@ def spawn_pressure(cfg: DaemonConfig, cluster: Cluster, node_name: str) -> None:
     from jacod.scheduler.rebalance import RebalanceConfig, Rebalancer
 
     if cfg.pressure_interval > 0:
-        sampler = PressureSampler(cluster, node_name, source=Path(cfg.pressure_source),
-                                  interval_s=cfg.pressure_interval)
+        sampler = PressureSampler(
+            cluster, node_name, source=Path(cfg.pressure_source), interval_s=cfg.pressure_interval
+        )
         cluster.spawn(sampler.run(), name="pressure")
     if cfg.rebalance_threshold > 0:
         rcfg = RebalanceConfig(
-            threshold=cfg.rebalance_threshold, window_s=cfg.rebalance_window,
-            interval_s=cfg.rebalance_interval, max_moves=cfg.rebalance_max_moves,
-            cooldown_s=cfg.rebalance_cooldown, target_max=cfg.rebalance_target_max,
+            threshold=cfg.rebalance_threshold,
+            window_s=cfg.rebalance_window,
+            interval_s=cfg.rebalance_interval,
+            max_moves=cfg.rebalance_max_moves,
+            cooldown_s=cfg.rebalance_cooldown,
+            target_max=cfg.rebalance_target_max,
         )
         cluster.spawn(Rebalancer(cluster, rcfg).run(), name="rebalance")
 
@@ -131,7 +136,10 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
     cluster.spawn(scheduler.run(), name="scheduler")
     spawn_pressure(cfg, cluster, cf.node_name)
     runtime = make_runtime(cfg, cf.node_name)
-    agent = Agent(cluster, runtime, cf.node_name, state_dir=Path(cfg.data_dir) / "agent")
+    traffic = Traffic(cfg, cluster, cf.node_name)
+    agent = Agent(cluster, runtime, cf.node_name, state_dir=Path(cfg.data_dir) / "agent",
+                  discovery=traffic.replica_env)  # fmt: skip
+    await traffic.start()  # before the agent: replicas get JACO_DNS
     cluster.spawn(agent.run(), name="agent")
     views = Views(cluster, monitor, cfg.runtime)
 
@@ -181,6 +189,8 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
             "tls": security.tls is not None,
             "raft_address": cf.raft_address,
             "runtime": cfg.runtime,
+            "ingress": cfg.ingress_listen,
+            "dns": cfg.dns_listen,
             "version": __version__,
         },
     )
@@ -189,6 +199,7 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
     sdnotify.notify("STOPPING=1")
     log.info("shutting down: finishing in-flight RPCs", extra={"grace_s": cfg.shutdown_grace})
     await streams.stop(server, cfg.shutdown_grace)
+    await traffic.stop()
     with contextlib.suppress(FileNotFoundError):
         sock_path.unlink()
     if (aclose := getattr(runtime, "aclose", None)) is not None:

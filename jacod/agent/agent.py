@@ -91,6 +91,7 @@ class Agent:
         coalesce_s: float = 0.1,
         stop_grace_s: float = 10.0,
         backoff: Backoff = Backoff(),  # noqa: B008 - frozen dataclass, shared safely
+        discovery: Callable[[str], dict[str, str]] = lambda deployment: {},
     ) -> None:
         self.cluster, self.runtime, self.node_name = cluster, runtime, node_name
         self.store = AgentStore(Path(state_dir))
@@ -102,7 +103,7 @@ class Agent:
         self._ctx = Context(
             runtime=runtime, store=self.store, node=node_name, backoff=backoff,
             stop_grace_s=stop_grace_s, changed=self.reporter.changed, spawn=self._spawn,
-            start_observers=self.start_observers,
+            start_observers=self.start_observers, discovery=discovery,
         )  # fmt: skip
         self._workers: dict[str, ReplicaWorker] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # workers, health checks, reporter

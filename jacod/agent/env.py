@@ -9,6 +9,10 @@ Environment
     - ``JACO_NODE``: the node running the replica
     - ``JACO_REVISION``: the deployment revision the replica runs
     - ``PORT`` and ``JACO_PORT_<P>``: see below
+    - discovery (``jacod/discovery``): ``JACO_SERVICE_<S>_ADDRS`` and
+      ``JACO_SERVICE_<S>_PORT_<P>_ADDRS`` for each service of the deployment,
+      as of the moment the replica is created; ``JACO_DNS`` the node's DNS
+      server for live answers (``<service>.<deployment>.jaco``)
 
     A variable set by the agent wins over the same name in the service's ``env``.
 
@@ -72,8 +76,10 @@ def replica_env(
     revision: int,
     node: str,
     ports: dict[int, int],
+    discovery: dict[str, str] | None = None,
 ) -> dict[str, str]:
     env = dict(spec.env)
+    env.update(discovery or {})
     env.update(
         JACO_DEPLOYMENT=deployment,
         JACO_SERVICE=spec.name,
@@ -98,10 +104,11 @@ def replica_spec(
     revision: int,
     node: str,
     ports: dict[int, int],
+    discovery: dict[str, str] | None = None,
 ) -> ReplicaSpec:
     env = replica_env(
         spec=spec, deployment=deployment, replica_id=replica_id, ordinal=ordinal,
-        revision=revision, node=node, ports=ports,
+        revision=revision, node=node, ports=ports, discovery=discovery,
     )  # fmt: skip
     return ReplicaSpec(
         replica_id=replica_id, deployment=deployment, service=spec.name, revision=revision,

@@ -66,6 +66,7 @@ class Context:
     changed: Callable[[str], None]
     spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]]
     start_observers: list[Callable[[str], None]]
+    discovery: Callable[[str], dict[str, str]]  # deployment -> discovery variables
 
 
 def fingerprint(info: ContainerInfo | None) -> Fingerprint:
@@ -187,6 +188,7 @@ class ReplicaWorker:
         return env.replica_spec(
             spec=spec, deployment=d.deployment, replica_id=d.id, ordinal=d.ordinal,
             revision=d.revision, node=self.ctx.node, ports=self.ctx.store.ports(d.id, spec.ports),
+            discovery=self.ctx.discovery(d.deployment),
         )  # fmt: skip
 
     async def _deploy(self, d: Desired, spec: ServiceSpec, info: ContainerInfo | None) -> None:

@@ -127,6 +127,8 @@ class Node:
         self.socket = base / f"{name}.sock"
         self.port = unique_port()
         self.raft_port = unique_port()
+        self.ingress_port = unique_port()
+        self.dns_port = unique_port()
         self.stderr_path = base / f"{name}.stderr"
         self.proc: subprocess.Popen[bytes] | None = None
         self.last_argv: list[str] = []
@@ -167,6 +169,10 @@ class Node:
             self.address,
             "--raft-listen",
             self.raft_address,
+            "--ingress-listen",
+            f"127.0.0.1:{self.ingress_port}",
+            "--dns-listen",
+            f"127.0.0.1:{self.dns_port}",
             *extra,
         ]
 

@@ -130,6 +130,10 @@ class Jacod:
             argv += ["--node-name", node_name]
         if listen:
             argv += ["--listen", listen]
+        # Many daemons share this machine: no fixed traffic ports unless asked.
+        for flag in ("--ingress-listen", "--dns-listen"):
+            if flag not in args:
+                argv += [flag, "off"]
         self.argv = [*prefix, *argv, *args]
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -204,4 +208,3 @@ class Jacod:
 def start_jacod(base: Path, **kwargs: object) -> Jacod:
     """Start a `jacod --dev` and wait until it answers."""
     return Jacod(base, **kwargs).start().wait_ready()  # type: ignore[arg-type]
-

@@ -1,0 +1,5 @@
+"""The ingress proxy on every node: routes HTTP by host and path to healthy replicas."""
+
+from jacod.ingress.proxy import Ingress, IngressConfig
+
+__all__ = ["Ingress", "IngressConfig"]
