@@ -121,7 +121,8 @@ class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
     trace_id: str = ""  # W3C trace id of the causing request, "" if none
 
 
-class State(msgspec.Struct, kw_only=True):
+# dict=True: room for derived caches that are never encoded (audit_index.py).
+class State(msgspec.Struct, kw_only=True, dict=True):
     """The whole replicated state. Mutated in place by `apply` only."""
 
     cluster_id: str = ""  # "" until Bootstrap

@@ -1,15 +1,19 @@
-"""Read-only views of the state: the audit index and lookups for the API.
+"""Read-only views of the state: audit queries and lookups for the API.
 
 The audit log is sorted by id and, because `append_event` clamps ts, by
 ts_ns too, so both serve as indexes: `since`/`until`/`after_id` are binary
-searches, and only the remaining window is filtered.
+searches to a window of the log. Within the window, the type, identity and
+deployment indexes (`audit_index`) give the positions of the most selective
+filter's events, and only those are looked at.
 """
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection
 
+from .audit_index import Candidates, audit_index
 from .enums import AuditType
 from .model import AuditEvent, Replica, State, Token
 
@@ -42,7 +46,8 @@ def query_audit(
     its string values; an unknown value raises ValueError. An empty `types`
     matches nothing.
     """
-    if limit <= 0:
+    wanted = None if types is None else frozenset(AuditType(t) for t in types)
+    if limit <= 0 or wanted is not None and not wanted:
         return []
     events = state.audit
     start = bisect_right(events, after_id, key=_id)
@@ -51,10 +56,29 @@ def query_audit(
     end = len(events)
     if until_ns is not None:
         end = bisect_left(events, until_ns, key=_ts)
-    wanted = None if types is None else frozenset(AuditType(t) for t in types)
+    if start >= end:
+        return []
+    if wanted is None and identity is None and deployment is None:
+        return events[start : min(end, start + limit)]
+
+    index = audit_index(state)
+    filters: list[Candidates] = []
+    if wanted is not None:
+        filters.append(
+            Candidates([index.by_type[t] for t in wanted if t in index.by_type], start, end)
+        )
+    if identity is not None:
+        filters.append(Candidates(_one(index.by_identity.get(identity)), start, end))
+    if deployment is not None:
+        filters.append(Candidates(_one(index.by_deployment.get(deployment)), start, end))
+    driver = min(filters, key=lambda c: c.count)
+    if driver.count == 0:
+        return []
+    if len(filters) == 1 and len(driver.ranges) == 1:
+        return [events[pos] for pos in driver.first(limit)]
     out: list[AuditEvent] = []
-    for i in range(start, end):
-        event = events[i]
+    for pos in driver:
+        event = events[pos]
         if wanted is not None and event.type not in wanted:
             continue
         if identity is not None and event.identity != identity:
@@ -65,6 +89,10 @@ def query_audit(
         if len(out) >= limit:
             break
     return out
+
+
+def _one(positions: array | None) -> list[array]:
+    return [] if positions is None else [positions]
 
 
 def last_audit_id(state: State) -> int:

@@ -8,7 +8,18 @@ from pathlib import Path
 import jacod.state
 
 # No I/O, clock, randomness, threads, networking, grpc/protobuf or pysyncobj.
-ALLOWED = {"__future__", "bisect", "collections", "enum", "math", "msgspec", "re", "typing"}
+ALLOWED = {
+    "__future__",
+    "array",
+    "bisect",
+    "collections",
+    "enum",
+    "heapq",
+    "math",
+    "msgspec",
+    "re",
+    "typing",
+}
 
 PACKAGE = Path(jacod.state.__file__).parent
 
