@@ -173,7 +173,8 @@ def _health(
         if getattr(h, k) is not None or errs.failed(f"{path}.{k}")
     ]
     interval = _duration(h.interval, 10.0, f"{path}.interval", errs)
-    timeout = _duration(h.timeout, 2.0, f"{path}.timeout", errs)
+    # The default timeout (2s) shrinks to a shorter interval rather than fail it.
+    timeout = _duration(h.timeout, min(2.0, interval), f"{path}.timeout", errs)
     if (
         timeout > interval
         and not errs.failed(f"{path}.timeout")

@@ -163,6 +163,8 @@ def test_service_fields(line: str, field: str, expected: object) -> None:
         ('exec = "pg_isready -q"', HealthCheck(kind="exec", command=["pg_isready", "-q"])),
         ('tcp = 80\ninterval = "500ms"\ntimeout = 0.25\nretries = 1',
          HealthCheck(kind="tcp", port=80, interval_s=0.5, timeout_s=0.25, retries=1)),
+        ('tcp = 80\ninterval = "1s"',  # the default timeout shrinks to the interval
+         HealthCheck(kind="tcp", port=80, interval_s=1.0, timeout_s=1.0)),
         ('tcp = 80\ninterval = "1m30s"\ntimeout = 5', HealthCheck(
             kind="tcp", port=80, interval_s=90.0, timeout_s=5.0)),
     ],
