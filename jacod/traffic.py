@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from jacod.cluster.cluster import Cluster
-from jacod.config import OFF, DaemonConfig, check_hostport
+from jacod.config import OFF, DaemonConfig
 from jacod.discovery import environment
 from jacod.discovery.live import Registry
-from jacod.errors import FailedPrecondition
+from jacod.dns import DnsServer
+from jacod.errors import FailedPrecondition, InvalidArgument
 from jacod.ingress import Ingress, IngressConfig
 
 
@@ -16,14 +17,15 @@ class Traffic:
         self.registry = Registry(cluster, node_name)
         cluster.spawn(self.registry.run(), name="discovery")
         self.ingress: Ingress | None = None
-        self.dns: object | None = None  # jacod.dns.DnsServer
-        self._dns_host = ""
+        self.dns: DnsServer | None = None
 
     def replica_env(self, deployment: str) -> dict[str, str]:
         """What the agent adds to a replica's environment (discovery + DNS address)."""
         env = environment(self.registry.snapshot(), deployment)
         if self.dns is not None:
-            env["JACO_DNS"] = f"{self._dns_host}:{self.dns.port}"  # type: ignore[attr-defined]
+            env["JACO_DNS"] = self.dns.address.replace("0.0.0.0:", "127.0.0.1:").replace(
+                "[::]:", "127.0.0.1:"
+            )  # a wildcard bind is reached on loopback
         return env
 
     async def start(self) -> None:
@@ -39,19 +41,18 @@ class Traffic:
             await _bind(ingress.start(), "ingress_listen", cfg.ingress_listen)
             self.ingress = ingress
         if cfg.dns_listen != OFF:
-            from jacod.dns import DnsServer
-
-            host, _ = check_hostport(cfg.dns_listen, "dns_listen")
-            dns = DnsServer(self.registry.snapshot, cfg.dns_listen)
+            try:
+                dns = DnsServer(self.registry.snapshot, cfg.dns_listen)
+            except ValueError as exc:
+                raise InvalidArgument(f"dns_listen: {exc}") from None
             await _bind(dns.start(), "dns_listen", cfg.dns_listen)
             self.dns = dns
-            self._dns_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
 
     async def stop(self) -> None:
         if self.ingress is not None:
             await self.ingress.stop()
         if self.dns is not None:
-            await self.dns.stop()  # type: ignore[attr-defined]
+            await self.dns.stop()
 
 
 async def _bind(starting: object, field: str, value: str) -> None:

@@ -41,6 +41,8 @@ cat <<TXT
 demo: jacod is running in the background with deployment "hello". Try:
   export JACO_SERVER=$JACO_SERVER
   $JACO logs hello/worker -f
+  curl -H 'Host: hello.localhost' http://127.0.0.1:8480/      # through the ingress
+  dig @127.0.0.1 -p 8600 web.hello.jaco SRV                   # DNS (if dig is installed)
   $JACO audit
   $JACO                      # the triage console (q quits)
   scripts/demo.sh stop

@@ -44,6 +44,8 @@ def error_line(err: str) -> str:
         ("--listen", "127.0.0.1:70000", "listen"),
         ("--raft-listen", "10.0.0.1", "raft_listen"),
         ("--advertise", ":7400", "advertise"),
+        ("--ingress-listen", "8480", "ingress_listen"),
+        ("--dns-listen", "localhost", "dns_listen"),
     ],
 )
 def test_bad_hostport_exits_2_naming_the_field(
@@ -152,6 +154,32 @@ def test_second_jacod_on_the_same_socket_exits_1(
     assert "already serving" in record["msg"] and str(shared_jacod.socket) in record["msg"]
     assert shared_jacod.socket.exists()
     assert run_jaco("--server", shared_jacod.server, "status").rc == 0
+
+
+@pytest.mark.parametrize(("flag", "field"), [("--ingress-listen", "ingress_listen"),
+                                             ("--dns-listen", "dns_listen")])  # fmt: skip
+def test_taken_traffic_port_exits_1_naming_it(tmpdir_short: Path, flag: str, field: str) -> None:
+    kind = socket.SOCK_STREAM if flag == "--ingress-listen" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as taken:
+        taken.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            taken.listen()
+        addr = f"127.0.0.1:{taken.getsockname()[1]}"
+        other = "--dns-listen" if flag == "--ingress-listen" else "--ingress-listen"
+        others = [other, "off"]
+        rc, _, err = run_jacod("--dev", "--data-dir", str(tmpdir_short / "d"), flag, addr, *others)
+    assert rc == 1, err
+    [record] = [r for r in text_records(err) if r["level"] == "error"]
+    assert record["msg"].startswith(f"{field}: cannot listen on {addr}"), record
+    assert flag in record["msg"] and "off" in record["msg"]  # what to do instead
+    assert "Traceback" not in err
+
+
+def test_dns_listen_must_be_an_ip(tmpdir_short: Path) -> None:
+    rc, _, err = run_jacod("--dev", "--data-dir", str(tmpdir_short / "d"), "--ingress-listen",
+                           "off", "--dns-listen", "localhost:8600")  # fmt: skip
+    assert rc != 0, err
+    assert "dns_listen" in err and "must be an IP" in err and "Traceback" not in err
 
 
 # ---------------------------------------------------------------- lifecycle
