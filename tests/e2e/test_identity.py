@@ -3,8 +3,9 @@
 
 One module-scoped cluster a/b/c, bootstrapped with `--bootstrap` (so with a
 cluster CA) and certificates living 10 s, renewed 6 s before expiry: every
-test below runs while each node renews its certificate every ~4 s. Node c
-logs JSON, a and b text. The tests run in file order:
+test below runs while each node renews its certificate every ~4 s. Node a
+logs text, c JSON, and b to a real systemd-journald (the session's private
+journal namespace). The tests run in file order:
 
 1. `jaco token create|ls|revoke` over the unix socket (identity `local`);
 2. the auth matrix: {none, malformed, unknown, expired, revoked, valid} x
@@ -16,7 +17,8 @@ logs JSON, a and b text. The tests run in file order:
    once the key is back;
 5. `jaco audit -f` (over TLS, with a context) across a kill -9 of the node it
    follows, the leader: no gap, no duplicate;
-6. the secrets scan over every log line, error message and audit payload.
+6. the secrets scan over every log line (every field of every journal entry
+   of b's processes too), error message and audit payload.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from jaco.v1 import entities_pb2 as pb
 from jacod.auth import roles, tokens
 from jacod.state.enums import Role
 from tests.e2e.cluster import Cluster, Node, payload, type_name, wait_for
-from tests.helpers import JACO, clean_env, remove_tree, run_jaco, short_tmpdir
+from tests.helpers import JACO, JournalNamespace, clean_env, remove_tree, run_jaco, short_tmpdir
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -58,6 +60,34 @@ class Secrets:
         self.outputs: list[str] = []  # CLI output that must not carry secrets
 
 
+class JournaldNode(Node):
+    """A node whose jacod runs in the private journald's mount namespace and
+    logs there (``--log-format journald``); ``pids`` are all its jacods."""
+
+    def __init__(self, base: Path, name: str, ns: JournalNamespace):
+        super().__init__(base, name)
+        self.ns = ns
+        self.pids: list[int] = []
+
+    def argv(self, *extra: str) -> list[str]:
+        return [*self.ns.prefix, *super().argv(*extra), "--log-format", "journald"]
+
+    def start(self, *extra: str) -> Node:
+        super().start(*extra)
+        assert self.proc is not None
+        self.pids.append(self.proc.pid)  # nsenter execs: this is jacod's pid
+        return self
+
+    def journal(self) -> list[dict[str, str]]:
+        """Every field of every entry its jacods have written so far."""
+        self.ns.sync()
+        return [e for pid in self.pids for e in self.ns.full_entries(f"_PID={pid}")]
+
+    def describe(self, tail: int = 40) -> str:
+        lines = [f"{e.get('SUBSYSTEM')}: {e.get('MESSAGE')}" for e in self.journal()[-tail:]]
+        return f"--- {self!r} journal (last {tail} entries):\n" + "\n".join(lines)
+
+
 @pytest.fixture(scope="module")
 def base(request: pytest.FixtureRequest) -> Iterator[Path]:
     path = short_tmpdir("jt-id-")
@@ -75,13 +105,19 @@ def secrets() -> Secrets:
 
 
 @pytest.fixture(scope="module")
-def cluster(base: Path, secrets: Secrets) -> Iterator[Cluster]:
+def cluster(base: Path, secrets: Secrets, journal_ns: JournalNamespace) -> Iterator[Cluster]:
     c = Cluster(base / "main")
+    c.nodes["b"] = JournaldNode(c.base, "b", journal_ns)
     try:
         a = c.bootstrap("a", *EXTRA["a"])
-        for name in ("b", "c"):
-            c.node(name).start("--join", a.address, "--join-token", c.token(a), *EXTRA[name])
-            c[name].wait_ready()
+        # journald records every entry's command line (_CMDLINE), which the
+        # scan reads too: b takes its join token from a file, as an operator
+        # logging to the journal should.
+        config = c.base / "b.toml"
+        config.write_text(f'join_token = "{c.token(a)}"\n')
+        c["b"].start("--join", a.address, "--config", str(config), *EXTRA["b"]).wait_ready()
+        c.node("c").start("--join", a.address, "--join-token", c.token(a), *EXTRA["c"])
+        c["c"].wait_ready()
         secrets.tokens += c.tokens
         yield c
     finally:
@@ -546,8 +582,22 @@ def test_no_token_key_or_secret_anywhere(cluster: Cluster, secrets: Secrets) -> 
     logs = cluster.all_logs()
     assert any(line.startswith("{") for line in logs["c.stderr"].splitlines()), "c logs JSON"
     assert any("[pki]" in line for line in logs["a.stderr"].splitlines()), "a logs text"
+    b = cluster["b"]
+    assert isinstance(b, JournaldNode)
+    journal = b.journal()
+    # Not vacuous: b's jacods logged their start, certificate renewals and the
+    # revocations of tokens used above, with attributes as fields of their own
+    # (TOKEN_ID: ids are not secret) next to journald's (_CMDLINE, ...).
+    messages = [e["MESSAGE"] for e in journal]
+    assert len(journal) >= 10 and all(e["SYSLOG_IDENTIFIER"] == "jacod" for e in journal)
+    assert any(m.startswith("jacod ready") for m in messages), messages
+    assert "certificate renewed" in messages, messages
+    api_ids = {tokens.id_of(t) for t in secrets.tokens if tokens.parse(t) is not None}
+    assert api_ids & {e.get("TOKEN_ID") for e in journal}, messages
+    assert any(b.address in e.get("_CMDLINE", "") for e in journal)
     haystacks = {
         **logs,
+        "b's journal": "\n".join(f"{k}={v}" for e in journal for k, v in e.items()),
         "client error messages": "\n".join(secrets.errors),
         "CLI output": "\n".join(secrets.outputs),
         "audit payloads": "\n".join(e.payload for e in cluster["a"].audit()),

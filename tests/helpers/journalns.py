@@ -179,6 +179,30 @@ class JournalNamespace:
         out = self.journalctl("-o", "json", *matches)
         return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
+    def full_entries(self, *matches: str) -> list[dict[str, str]]:
+        """Like :meth:`entries`, but every field of every entry, in full and as
+        text: ``--all`` (journalctl otherwise prints fields over 4096 bytes as
+        null), binary values decoded, repeated fields joined by newlines."""
+        out = self.journalctl("-o", "json", "--all", *matches)
+        return [
+            {key: field_text(value) for key, value in json.loads(line).items()}
+            for line in out.splitlines()
+            if line.startswith("{")
+        ]
+
+
+def field_text(value: Any) -> str:
+    """A field value of ``journalctl -o json`` as text. Strings stay; a binary
+    value (not valid UTF-8, or with control characters) is a list of byte
+    values; a field set more than once in an entry is a list of such values."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if value and all(isinstance(v, int) for v in value):
+        return bytes(value).decode("utf-8", errors="replace")
+    return "\n".join(field_text(v) for v in value)
+
 
 if __name__ == "__main__":
     _helper(Path(sys.argv[1]), with_journald="--no-journald" not in sys.argv[2:])
