@@ -18,7 +18,24 @@ STATE_COLOURS = {
     "failed": "31",
     "exited": "90",
     "stopped": "90",
+    "stopping": "90",
 }
+
+
+def shown_state(r: dict[str, Any]) -> str:
+    """A replica's state as operators read it: `stopping` while its deployment's
+    deletion waits for it (the node then reports `stopped`, once it is removed)."""
+    state = str(r["state"])
+    return "stopping" if r.get("removing") and state != "stopped" else state
+
+
+def ready_cell(d: dict[str, Any], mine: list[dict[str, Any]]) -> str:
+    """`2/3`, or `deleting` (with how many replicas still stop) for a deployment being deleted."""
+    if d.get("deleting"):
+        left = sum(1 for r in mine if shown_state(r) != "stopped")
+        return f"deleting ({left} left)" if left else "deleting"
+    ready = sum(1 for r in mine if r["state"] == "running")
+    return f"{ready}/{sum(s['replicas'] for s in d['services'])}"
 
 
 def age(ts: str | None, now: float | None = None) -> str:
@@ -58,16 +75,15 @@ def render(st: dict[str, Any], colour: bool = False) -> str:
         rows = []
         for d in st["deployments"]:
             mine = [r for r in replicas if r["deployment"] == d["name"]]
-            ready = sum(1 for r in mine if r["state"] == "running")
-            want = sum(s["replicas"] for s in d["services"])
+            deleting = bool(d.get("deleting"))
             rows.append(
                 [
                     d["name"],
                     str(d["revision"]),
                     str(len(d["services"])),
-                    f"{ready}/{want}",
-                    d["updated_by"] or "-",
-                    age(d["updated_at"]),
+                    ready_cell(d, mine),
+                    (d["deleted_by"] if deleting else d["updated_by"]) or "-",
+                    age(d["deleted_at"] if deleting else d["updated_at"]),
                 ]
             )
         out += ["", table(rows, ["deployment", "rev", "services", "ready", "by", "age"])]
@@ -77,7 +93,7 @@ def render(st: dict[str, Any], colour: bool = False) -> str:
         rows = [
             [
                 r["id"],
-                r["state"],
+                shown_state(r),
                 r["node"],
                 str(r["revision"]),
                 str(r["restarts"]),
@@ -90,9 +106,8 @@ def render(st: dict[str, Any], colour: bool = False) -> str:
         if colour:  # colour the state column after alignment
             lines = text.splitlines()
             for i, r in enumerate(replicas, start=1):
-                lines[i] = lines[i].replace(
-                    f" {r['state']} ", f" {paint(r['state'], r['state'], True)} ", 1
-                )
+                state = shown_state(r)
+                lines[i] = lines[i].replace(f" {state} ", f" {paint(state, state, True)} ", 1)
             text = "\n".join(lines)
         out += ["", text]
     rows = [

@@ -10,10 +10,18 @@ if TYPE_CHECKING:
 
 
 def verdict(st: dict[str, Any], deployment: str, revision: int) -> tuple[bool, list[str]]:
-    """(converged, problems) for ``deployment`` at ``revision``; deleted = converged."""
+    """(converged, problems) for ``deployment`` at ``revision``. Revision 0 waits for
+    a delete: converged once the deployment is gone from the state, which is once
+    every node has stopped and removed its replicas."""
     dep = next((d for d in st["deployments"] if d["name"] == deployment), None)
-    if dep is None:
-        return revision == 0, []
+    if dep is None or revision == 0:
+        left = [
+            f"{r['id']} on {r['node']}: {r['state']}"
+            + (" (stopping)" if r["state"] != "stopped" else "")
+            for r in st["replicas"]
+            if r["deployment"] == deployment
+        ]
+        return dep is None, left
     want = sum(s["replicas"] for s in dep["services"])
     mine = [r for r in st["replicas"] if r["deployment"] == deployment]
     problems = [

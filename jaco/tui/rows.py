@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from jaco.logview import short_id
-from jaco.statusview import STATE_COLOURS, age
+from jaco.statusview import STATE_COLOURS, age, ready_cell, shown_state
 from jaco.tui.source import Status
 
 Cell = tuple[str, str]  # (text, rich style; "" for none)
@@ -75,9 +75,11 @@ def status_rows(st: Status, now: float) -> list[Row]:
         extra = sorted(svc for (dp, svc) in by_service if dp == dep and svc not in want)
         mine = [r for (dp, _), rs in by_service.items() if dp == dep for r in rs]
         by = d["updated_by"] or "?"
+        ready = ((ready_cell(d, mine), "bright_black") if d.get("deleting")
+                 else _ready(mine, sum(want.values())))  # fmt: skip
         rows.append(Row(
             f"d:{dep}", "deployment", dep,
-            ((dep, "bold"), _ready(mine, sum(want.values())), (f"rev {d['revision']}", "dim"),
+            ((dep, "bold"), ready, (f"rev {d['revision']}", "dim"),
              _restarts(mine), (age(d["updated_at"], now), ""), ("", "")),
             detail=((dep, "bold"), (f" revision {d['revision']} by {by}, "
                                     f"{age(d['updated_at'], now)} ago · enter: audit + logs", "")),
@@ -102,7 +104,7 @@ def _ordinal(r: dict[str, Any]) -> tuple[int, str]:
 
 
 def _replica_row(r: dict[str, Any], now: float) -> Row:
-    state = r["state"]
+    state = shown_state(r)
     error = " ".join((r["last_error"] or "").split())
     short = error if len(error) <= ERROR_WIDTH else error[: ERROR_WIDTH - 1] + "…"
     return Row(

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from jaco.v1 import entities_pb2 as jaco_dot_v1_dot_entities__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15jaco/v1/control.proto\x12\x07jaco.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jaco/v1/entities.proto\"&\n\x10GetStatusRequest\x12\x12\n\nconsistent\x18\x01 \x01(\x08\"\xe6\x01\n\x11GetStatusResponse\x12%\n\x07\x63luster\x18\x01 \x01(\x0b\x32\x14.jaco.v1.ClusterInfo\x12\x1b\n\x04node\x18\x02 \x01(\x0b\x32\r.jaco.v1.Node\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\t\x12(\n\x0b\x64\x65ployments\x18\x05 \x03(\x0b\x32\x13.jaco.v1.Deployment\x12\"\n\x08replicas\x18\x06 \x03(\x0b\x32\x10.jaco.v1.Replica\x12\x1c\n\x05nodes\x18\x07 \x03(\x0b\x32\r.jaco.v1.Node\"(\n\x12WatchStatusRequest\x12\x12\n\nconsistent\x18\x01 \x01(\x08\"\xcf\x02\n\x0bStatusEvent\x12.\n\x08snapshot\x18\x01 \x01(\x0b\x32\x1a.jaco.v1.GetStatusResponseH\x00\x12\x31\n\x12\x64\x65ployment_changed\x18\x02 \x01(\x0b\x32\x13.jaco.v1.DeploymentH\x00\x12\x1c\n\x12\x64\x65ployment_removed\x18\x03 \x01(\tH\x00\x12+\n\x0freplica_changed\x18\x04 \x01(\x0b\x32\x10.jaco.v1.ReplicaH\x00\x12\x19\n\x0freplica_removed\x18\x05 \x01(\tH\x00\x12%\n\x0cnode_changed\x18\x06 \x01(\x0b\x32\r.jaco.v1.NodeH\x00\x12\x16\n\x0cnode_removed\x18\x07 \x01(\tH\x00\x12/\n\x0f\x63luster_changed\x18\x08 \x01(\x0b\x32\x14.jaco.v1.ClusterInfoH\x00\x42\x07\n\x05\x65vent\"=\n\x0c\x41pplyRequest\x12\x0c\n\x04spec\x18\x01 \x01(\x0c\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\"i\n\rApplyResponse\x12\'\n\ndeployment\x18\x01 \x01(\x0b\x32\x13.jaco.v1.Deployment\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x0c\n\x04\x64iff\x18\x03 \x01(\t\x12\x10\n\x08\x61udit_id\x18\x04 \x01(\x04\":\n\x0fRollbackRequest\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\x13\n\x0bto_revision\x18\x02 \x01(\x04\"M\n\x10RollbackResponse\x12\'\n\ndeployment\x18\x01 \x01(\x0b\x32\x13.jaco.v1.Deployment\x12\x10\n\x08\x61udit_id\x18\x02 \x01(\x04\"#\n\rDeleteRequest\x12\x12\n\ndeployment\x18\x01 \x01(\t\"\"\n\x0e\x44\x65leteResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\x04\"*\n\x14ListRevisionsRequest\x12\x12\n\ndeployment\x18\x01 \x01(\t\"?\n\x15ListRevisionsResponse\x12&\n\trevisions\x18\x01 \x03(\x0b\x32\x13.jaco.v1.Deployment\"\xa1\x01\n\x0bLogsRequest\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x12\n\nreplica_id\x18\x03 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\x12)\n\x05since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04tail\x18\x06 \x01(\r\x12\x10\n\x08previous\x18\x07 \x01(\x08\"\xd1\x01\n\nAuditQuery\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05types\x18\x03 \x03(\x0e\x32\x17.jaco.v1.AuditEventType\x12\x10\n\x08identity\x18\x04 \x01(\t\x12\x12\n\ndeployment\x18\x05 \x01(\t\x12\x10\n\x08\x61\x66ter_id\x18\x06 \x01(\x04\x12\r\n\x05limit\x18\x07 \x01(\r\"J\n\x12\x41uditQueryResponse\x12#\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x13.jaco.v1.AuditEvent\x12\x0f\n\x07last_id\x18\x02 \x01(\x04\"X\n\x12\x43reateTokenRequest\x12\x10\n\x08identity\x18\x01 \x01(\t\x12\x1b\n\x04role\x18\x02 \x01(\x0e\x32\r.jaco.v1.Role\x12\x13\n\x0bttl_seconds\x18\x03 \x01(\x04\"F\n\x13\x43reateTokenResponse\x12 \n\x04info\x18\x01 \x01(\x0b\x32\x12.jaco.v1.TokenInfo\x12\r\n\x05token\x18\x02 \x01(\t\"\x13\n\x11ListTokensRequest\"8\n\x12ListTokensResponse\x12\"\n\x06tokens\x18\x01 \x03(\x0b\x32\x12.jaco.v1.TokenInfo\" \n\x12RevokeTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\"7\n\x13RevokeTokenResponse\x12 \n\x04info\x18\x01 \x01(\x0b\x32\x12.jaco.v1.TokenInfo\"&\n\x10ListNodesRequest\x12\x12\n\nconsistent\x18\x01 \x01(\x08\"1\n\x11ListNodesResponse\x12\x1c\n\x05nodes\x18\x01 \x03(\x0b\x32\r.jaco.v1.Node\"-\n\x16\x43reateJoinTokenRequest\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\x04\"]\n\x17\x43reateJoinTokenResponse\x12\x12\n\njoin_token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"!\n\x11RemoveNodeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"&\n\x12RemoveNodeResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\x04\"\x0f\n\rBackupRequest\"-\n\x0b\x42\x61\x63kupChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x10\n\x08\x61udit_id\x18\x02 \x01(\x04\x32\xbe\x08\n\x07\x43ontrol\x12\x42\n\tGetStatus\x12\x19.jaco.v1.GetStatusRequest\x1a\x1a.jaco.v1.GetStatusResponse\x12\x42\n\x0bWatchStatus\x12\x1b.jaco.v1.WatchStatusRequest\x1a\x14.jaco.v1.StatusEvent0\x01\x12\x36\n\x05\x41pply\x12\x15.jaco.v1.ApplyRequest\x1a\x16.jaco.v1.ApplyResponse\x12?\n\x08Rollback\x12\x18.jaco.v1.RollbackRequest\x1a\x19.jaco.v1.RollbackResponse\x12\x39\n\x06\x44\x65lete\x12\x16.jaco.v1.DeleteRequest\x1a\x17.jaco.v1.DeleteResponse\x12N\n\rListRevisions\x12\x1d.jaco.v1.ListRevisionsRequest\x1a\x1e.jaco.v1.ListRevisionsResponse\x12\x36\n\nStreamLogs\x12\x14.jaco.v1.LogsRequest\x1a\x10.jaco.v1.LogLine0\x01\x12>\n\nQueryAudit\x12\x13.jaco.v1.AuditQuery\x1a\x1b.jaco.v1.AuditQueryResponse\x12\x39\n\x0b\x46ollowAudit\x12\x13.jaco.v1.AuditQuery\x1a\x13.jaco.v1.AuditEvent0\x01\x12H\n\x0b\x43reateToken\x12\x1b.jaco.v1.CreateTokenRequest\x1a\x1c.jaco.v1.CreateTokenResponse\x12\x45\n\nListTokens\x12\x1a.jaco.v1.ListTokensRequest\x1a\x1b.jaco.v1.ListTokensResponse\x12H\n\x0bRevokeToken\x12\x1b.jaco.v1.RevokeTokenRequest\x1a\x1c.jaco.v1.RevokeTokenResponse\x12\x42\n\tListNodes\x12\x19.jaco.v1.ListNodesRequest\x1a\x1a.jaco.v1.ListNodesResponse\x12T\n\x0f\x43reateJoinToken\x12\x1f.jaco.v1.CreateJoinTokenRequest\x1a .jaco.v1.CreateJoinTokenResponse\x12\x45\n\nRemoveNode\x12\x1a.jaco.v1.RemoveNodeRequest\x1a\x1b.jaco.v1.RemoveNodeResponse\x12\x38\n\x06\x42\x61\x63kup\x12\x16.jaco.v1.BackupRequest\x1a\x14.jaco.v1.BackupChunk0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15jaco/v1/control.proto\x12\x07jaco.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jaco/v1/entities.proto\"&\n\x10GetStatusRequest\x12\x12\n\nconsistent\x18\x01 \x01(\x08\"\xe6\x01\n\x11GetStatusResponse\x12%\n\x07\x63luster\x18\x01 \x01(\x0b\x32\x14.jaco.v1.ClusterInfo\x12\x1b\n\x04node\x18\x02 \x01(\x0b\x32\r.jaco.v1.Node\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\t\x12(\n\x0b\x64\x65ployments\x18\x05 \x03(\x0b\x32\x13.jaco.v1.Deployment\x12\"\n\x08replicas\x18\x06 \x03(\x0b\x32\x10.jaco.v1.Replica\x12\x1c\n\x05nodes\x18\x07 \x03(\x0b\x32\r.jaco.v1.Node\"(\n\x12WatchStatusRequest\x12\x12\n\nconsistent\x18\x01 \x01(\x08\"\xcf\x02\n\x0bStatusEvent\x12.\n\x08snapshot\x18\x01 \x01(\x0b\x32\x1a.jaco.v1.GetStatusResponseH\x00\x12\x31\n\x12\x64\x65ployment_changed\x18\x02 \x01(\x0b\x32\x13.jaco.v1.DeploymentH\x00\x12\x1c\n\x12\x64\x65ployment_removed\x18\x03 \x01(\tH\x00\x12+\n\x0freplica_changed\x18\x04 \x01(\x0b\x32\x10.jaco.v1.ReplicaH\x00\x12\x19\n\x0freplica_removed\x18\x05 \x01(\tH\x00\x12%\n\x0cnode_changed\x18\x06 \x01(\x0b\x32\r.jaco.v1.NodeH\x00\x12\x16\n\x0cnode_removed\x18\x07 \x01(\tH\x00\x12/\n\x0f\x63luster_changed\x18\x08 \x01(\x0b\x32\x14.jaco.v1.ClusterInfoH\x00\x42\x07\n\x05\x65vent\"=\n\x0c\x41pplyRequest\x12\x0c\n\x04spec\x18\x01 \x01(\x0c\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\"i\n\rApplyResponse\x12\'\n\ndeployment\x18\x01 \x01(\x0b\x32\x13.jaco.v1.Deployment\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x0c\n\x04\x64iff\x18\x03 \x01(\t\x12\x10\n\x08\x61udit_id\x18\x04 \x01(\x04\":\n\x0fRollbackRequest\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\x13\n\x0bto_revision\x18\x02 \x01(\x04\"M\n\x10RollbackResponse\x12\'\n\ndeployment\x18\x01 \x01(\x0b\x32\x13.jaco.v1.Deployment\x12\x10\n\x08\x61udit_id\x18\x02 \x01(\x04\"#\n\rDeleteRequest\x12\x12\n\ndeployment\x18\x01 \x01(\t\"W\n\x0e\x44\x65leteResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\x04\x12\x18\n\x10\x61lready_deleting\x18\x02 \x01(\x08\x12\x19\n\x11replicas_stopping\x18\x03 \x01(\r\"*\n\x14ListRevisionsRequest\x12\x12\n\ndeployment\x18\x01 \x01(\t\"?\n\x15ListRevisionsResponse\x12&\n\trevisions\x18\x01 \x03(\x0b\x32\x13.jaco.v1.Deployment\"\xa1\x01\n\x0bLogsRequest\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x12\n\nreplica_id\x18\x03 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\x12)\n\x05since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04tail\x18\x06 \x01(\r\x12\x10\n\x08previous\x18\x07 \x01(\x08\"\xd1\x01\n\nAuditQuery\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05types\x18\x03 \x03(\x0e\x32\x17.jaco.v1.AuditEventType\x12\x10\n\x08identity\x18\x04 \x01(\t\x12\x12\n\ndeployment\x18\x05 \x01(\t\x12\x10\n\x08\x61\x66ter_id\x18\x06 \x01(\x04\x12\r\n\x05limit\x18\x07 \x01(\r\"J\n\x12\x41uditQueryResponse\x12#\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x13.jaco.v1.AuditEvent\x12\x0f\n\x07last_id\x18\x02 \x01(\x04\"X\n\x12\x43reateTokenRequest\x12\x10\n\x08identity\x18\x01 \x01(\t\x12\x1b\n\x04role\x18\x02 \x01(\x0e\x32\r.jaco.v1.Role\x12\x13\n\x0bttl_seconds\x18\x03 \x01(\x04\"F\n\x13\x43reateTokenResponse\x12 \n\x04info\x18\x01 \x01(\x0b\x32\x12.jaco.v1.TokenInfo\x12\r\n\x05token\x18\x02 \x01(\t\"\x13\n\x11ListTokensRequest\"8\n\x12ListTokensResponse\x12\"\n\x06tokens\x18\x01 \x03(\x0b\x32\x12.jaco.v1.TokenInfo\" \n\x12RevokeTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\"7\n\x13RevokeTokenResponse\x12 \n\x04info\x18\x01 \x01(\x0b\x32\x12.jaco.v1.TokenInfo\"&\n\x10ListNodesRequest\x12\x12\n\nconsistent\x18\x01 \x01(\x08\"1\n\x11ListNodesResponse\x12\x1c\n\x05nodes\x18\x01 \x03(\x0b\x32\r.jaco.v1.Node\"-\n\x16\x43reateJoinTokenRequest\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\x04\"]\n\x17\x43reateJoinTokenResponse\x12\x12\n\njoin_token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"!\n\x11RemoveNodeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"&\n\x12RemoveNodeResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\x04\"\x0f\n\rBackupRequest\"-\n\x0b\x42\x61\x63kupChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x10\n\x08\x61udit_id\x18\x02 \x01(\x04\x32\xbe\x08\n\x07\x43ontrol\x12\x42\n\tGetStatus\x12\x19.jaco.v1.GetStatusRequest\x1a\x1a.jaco.v1.GetStatusResponse\x12\x42\n\x0bWatchStatus\x12\x1b.jaco.v1.WatchStatusRequest\x1a\x14.jaco.v1.StatusEvent0\x01\x12\x36\n\x05\x41pply\x12\x15.jaco.v1.ApplyRequest\x1a\x16.jaco.v1.ApplyResponse\x12?\n\x08Rollback\x12\x18.jaco.v1.RollbackRequest\x1a\x19.jaco.v1.RollbackResponse\x12\x39\n\x06\x44\x65lete\x12\x16.jaco.v1.DeleteRequest\x1a\x17.jaco.v1.DeleteResponse\x12N\n\rListRevisions\x12\x1d.jaco.v1.ListRevisionsRequest\x1a\x1e.jaco.v1.ListRevisionsResponse\x12\x36\n\nStreamLogs\x12\x14.jaco.v1.LogsRequest\x1a\x10.jaco.v1.LogLine0\x01\x12>\n\nQueryAudit\x12\x13.jaco.v1.AuditQuery\x1a\x1b.jaco.v1.AuditQueryResponse\x12\x39\n\x0b\x46ollowAudit\x12\x13.jaco.v1.AuditQuery\x1a\x13.jaco.v1.AuditEvent0\x01\x12H\n\x0b\x43reateToken\x12\x1b.jaco.v1.CreateTokenRequest\x1a\x1c.jaco.v1.CreateTokenResponse\x12\x45\n\nListTokens\x12\x1a.jaco.v1.ListTokensRequest\x1a\x1b.jaco.v1.ListTokensResponse\x12H\n\x0bRevokeToken\x12\x1b.jaco.v1.RevokeTokenRequest\x1a\x1c.jaco.v1.RevokeTokenResponse\x12\x42\n\tListNodes\x12\x19.jaco.v1.ListNodesRequest\x1a\x1a.jaco.v1.ListNodesResponse\x12T\n\x0f\x43reateJoinToken\x12\x1f.jaco.v1.CreateJoinTokenRequest\x1a .jaco.v1.CreateJoinTokenResponse\x12\x45\n\nRemoveNode\x12\x1a.jaco.v1.RemoveNodeRequest\x1a\x1b.jaco.v1.RemoveNodeResponse\x12\x38\n\x06\x42\x61\x63kup\x12\x16.jaco.v1.BackupRequest\x1a\x14.jaco.v1.BackupChunk0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -52,45 +52,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEREQUEST']._serialized_start=1053
   _globals['_DELETEREQUEST']._serialized_end=1088
   _globals['_DELETERESPONSE']._serialized_start=1090
-  _globals['_DELETERESPONSE']._serialized_end=1124
-  _globals['_LISTREVISIONSREQUEST']._serialized_start=1126
-  _globals['_LISTREVISIONSREQUEST']._serialized_end=1168
-  _globals['_LISTREVISIONSRESPONSE']._serialized_start=1170
-  _globals['_LISTREVISIONSRESPONSE']._serialized_end=1233
-  _globals['_LOGSREQUEST']._serialized_start=1236
-  _globals['_LOGSREQUEST']._serialized_end=1397
-  _globals['_AUDITQUERY']._serialized_start=1400
-  _globals['_AUDITQUERY']._serialized_end=1609
-  _globals['_AUDITQUERYRESPONSE']._serialized_start=1611
-  _globals['_AUDITQUERYRESPONSE']._serialized_end=1685
-  _globals['_CREATETOKENREQUEST']._serialized_start=1687
-  _globals['_CREATETOKENREQUEST']._serialized_end=1775
-  _globals['_CREATETOKENRESPONSE']._serialized_start=1777
-  _globals['_CREATETOKENRESPONSE']._serialized_end=1847
-  _globals['_LISTTOKENSREQUEST']._serialized_start=1849
-  _globals['_LISTTOKENSREQUEST']._serialized_end=1868
-  _globals['_LISTTOKENSRESPONSE']._serialized_start=1870
-  _globals['_LISTTOKENSRESPONSE']._serialized_end=1926
-  _globals['_REVOKETOKENREQUEST']._serialized_start=1928
-  _globals['_REVOKETOKENREQUEST']._serialized_end=1960
-  _globals['_REVOKETOKENRESPONSE']._serialized_start=1962
-  _globals['_REVOKETOKENRESPONSE']._serialized_end=2017
-  _globals['_LISTNODESREQUEST']._serialized_start=2019
-  _globals['_LISTNODESREQUEST']._serialized_end=2057
-  _globals['_LISTNODESRESPONSE']._serialized_start=2059
-  _globals['_LISTNODESRESPONSE']._serialized_end=2108
-  _globals['_CREATEJOINTOKENREQUEST']._serialized_start=2110
-  _globals['_CREATEJOINTOKENREQUEST']._serialized_end=2155
-  _globals['_CREATEJOINTOKENRESPONSE']._serialized_start=2157
-  _globals['_CREATEJOINTOKENRESPONSE']._serialized_end=2250
-  _globals['_REMOVENODEREQUEST']._serialized_start=2252
-  _globals['_REMOVENODEREQUEST']._serialized_end=2285
-  _globals['_REMOVENODERESPONSE']._serialized_start=2287
-  _globals['_REMOVENODERESPONSE']._serialized_end=2325
-  _globals['_BACKUPREQUEST']._serialized_start=2327
-  _globals['_BACKUPREQUEST']._serialized_end=2342
-  _globals['_BACKUPCHUNK']._serialized_start=2344
-  _globals['_BACKUPCHUNK']._serialized_end=2389
-  _globals['_CONTROL']._serialized_start=2392
-  _globals['_CONTROL']._serialized_end=3478
+  _globals['_DELETERESPONSE']._serialized_end=1177
+  _globals['_LISTREVISIONSREQUEST']._serialized_start=1179
+  _globals['_LISTREVISIONSREQUEST']._serialized_end=1221
+  _globals['_LISTREVISIONSRESPONSE']._serialized_start=1223
+  _globals['_LISTREVISIONSRESPONSE']._serialized_end=1286
+  _globals['_LOGSREQUEST']._serialized_start=1289
+  _globals['_LOGSREQUEST']._serialized_end=1450
+  _globals['_AUDITQUERY']._serialized_start=1453
+  _globals['_AUDITQUERY']._serialized_end=1662
+  _globals['_AUDITQUERYRESPONSE']._serialized_start=1664
+  _globals['_AUDITQUERYRESPONSE']._serialized_end=1738
+  _globals['_CREATETOKENREQUEST']._serialized_start=1740
+  _globals['_CREATETOKENREQUEST']._serialized_end=1828
+  _globals['_CREATETOKENRESPONSE']._serialized_start=1830
+  _globals['_CREATETOKENRESPONSE']._serialized_end=1900
+  _globals['_LISTTOKENSREQUEST']._serialized_start=1902
+  _globals['_LISTTOKENSREQUEST']._serialized_end=1921
+  _globals['_LISTTOKENSRESPONSE']._serialized_start=1923
+  _globals['_LISTTOKENSRESPONSE']._serialized_end=1979
+  _globals['_REVOKETOKENREQUEST']._serialized_start=1981
+  _globals['_REVOKETOKENREQUEST']._serialized_end=2013
+  _globals['_REVOKETOKENRESPONSE']._serialized_start=2015
+  _globals['_REVOKETOKENRESPONSE']._serialized_end=2070
+  _globals['_LISTNODESREQUEST']._serialized_start=2072
+  _globals['_LISTNODESREQUEST']._serialized_end=2110
+  _globals['_LISTNODESRESPONSE']._serialized_start=2112
+  _globals['_LISTNODESRESPONSE']._serialized_end=2161
+  _globals['_CREATEJOINTOKENREQUEST']._serialized_start=2163
+  _globals['_CREATEJOINTOKENREQUEST']._serialized_end=2208
+  _globals['_CREATEJOINTOKENRESPONSE']._serialized_start=2210
+  _globals['_CREATEJOINTOKENRESPONSE']._serialized_end=2303
+  _globals['_REMOVENODEREQUEST']._serialized_start=2305
+  _globals['_REMOVENODEREQUEST']._serialized_end=2338
+  _globals['_REMOVENODERESPONSE']._serialized_start=2340
+  _globals['_REMOVENODERESPONSE']._serialized_end=2378
+  _globals['_BACKUPREQUEST']._serialized_start=2380
+  _globals['_BACKUPREQUEST']._serialized_end=2395
+  _globals['_BACKUPCHUNK']._serialized_start=2397
+  _globals['_BACKUPCHUNK']._serialized_end=2442
+  _globals['_CONTROL']._serialized_start=2445
+  _globals['_CONTROL']._serialized_end=3531
 # @@protoc_insertion_point(module_scope)

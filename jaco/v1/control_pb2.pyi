@@ -105,10 +105,14 @@ class DeleteRequest(_message.Message):
     def __init__(self, deployment: _Optional[str] = ...) -> None: ...
 
 class DeleteResponse(_message.Message):
-    __slots__ = ("audit_id",)
+    __slots__ = ("audit_id", "already_deleting", "replicas_stopping")
     AUDIT_ID_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_DELETING_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_STOPPING_FIELD_NUMBER: _ClassVar[int]
     audit_id: int
-    def __init__(self, audit_id: _Optional[int] = ...) -> None: ...
+    already_deleting: bool
+    replicas_stopping: int
+    def __init__(self, audit_id: _Optional[int] = ..., already_deleting: _Optional[bool] = ..., replicas_stopping: _Optional[int] = ...) -> None: ...
 
 class ListRevisionsRequest(_message.Message):
     __slots__ = ("deployment",)

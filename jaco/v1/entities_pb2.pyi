@@ -183,7 +183,7 @@ class ServiceSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., replicas: _Optional[int] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[int]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., health: _Optional[_Union[HealthCheck, _Mapping]] = ..., restart: _Optional[str] = ..., placement: _Optional[_Mapping[str, str]] = ..., ingress: _Optional[_Union[Ingress, _Mapping]] = ..., workdir: _Optional[str] = ...) -> None: ...
 
 class Deployment(_message.Message):
-    __slots__ = ("name", "revision", "services", "created_at", "updated_at", "updated_by", "source")
+    __slots__ = ("name", "revision", "services", "created_at", "updated_at", "updated_by", "source", "deleting", "deleted_at", "deleted_by")
     NAME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     SERVICES_FIELD_NUMBER: _ClassVar[int]
@@ -191,6 +191,9 @@ class Deployment(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DELETING_FIELD_NUMBER: _ClassVar[int]
+    DELETED_AT_FIELD_NUMBER: _ClassVar[int]
+    DELETED_BY_FIELD_NUMBER: _ClassVar[int]
     name: str
     revision: int
     services: _containers.RepeatedCompositeFieldContainer[ServiceSpec]
@@ -198,10 +201,13 @@ class Deployment(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     updated_by: str
     source: str
-    def __init__(self, name: _Optional[str] = ..., revision: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceSpec, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+    deleting: bool
+    deleted_at: _timestamp_pb2.Timestamp
+    deleted_by: str
+    def __init__(self, name: _Optional[str] = ..., revision: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceSpec, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ..., source: _Optional[str] = ..., deleting: _Optional[bool] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_by: _Optional[str] = ...) -> None: ...
 
 class Replica(_message.Message):
-    __slots__ = ("id", "deployment", "service", "revision", "node", "state", "restarts", "last_error", "started_at", "updated_at", "exit_code", "ports")
+    __slots__ = ("id", "deployment", "service", "revision", "node", "state", "restarts", "last_error", "started_at", "updated_at", "exit_code", "ports", "removing")
     class PortsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -221,6 +227,7 @@ class Replica(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     PORTS_FIELD_NUMBER: _ClassVar[int]
+    REMOVING_FIELD_NUMBER: _ClassVar[int]
     id: str
     deployment: str
     service: str
@@ -233,7 +240,8 @@ class Replica(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     exit_code: int
     ports: _containers.ScalarMap[int, int]
-    def __init__(self, id: _Optional[str] = ..., deployment: _Optional[str] = ..., service: _Optional[str] = ..., revision: _Optional[int] = ..., node: _Optional[str] = ..., state: _Optional[_Union[ReplicaState, str]] = ..., restarts: _Optional[int] = ..., last_error: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Mapping[int, int]] = ...) -> None: ...
+    removing: bool
+    def __init__(self, id: _Optional[str] = ..., deployment: _Optional[str] = ..., service: _Optional[str] = ..., revision: _Optional[int] = ..., node: _Optional[str] = ..., state: _Optional[_Union[ReplicaState, str]] = ..., restarts: _Optional[int] = ..., last_error: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., ports: _Optional[_Mapping[int, int]] = ..., removing: _Optional[bool] = ...) -> None: ...
 
 class NodePressure(_message.Message):
     __slots__ = ("available", "cpu_some_avg10", "memory_some_avg10", "memory_full_avg10", "io_some_avg10", "io_full_avg10", "sampled_at")

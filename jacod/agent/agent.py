@@ -30,16 +30,18 @@ from jacod.state import (
     AssignReplicas,
     DeleteDeployment,
     NodeLeave,
+    PurgeDeployment,
     ReplicaStatus,
     Result,
     State,
+    StopReplicas,
 )
 from obs.logging import get_logger
 
 log = get_logger("agent")
 
 # Commands after which this node's assignments may differ.
-_RELEVANT = (AssignReplicas, DeleteDeployment, NodeLeave)
+_RELEVANT = (AssignReplicas, DeleteDeployment, StopReplicas, PurgeDeployment, NodeLeave)
 CATCH_UP_TIMEOUT_S = 5.0
 CATCH_UP_RETRY_S = 1.0
 CANCEL_RETRY_S = 0.5
@@ -73,6 +75,7 @@ def desired_on(state: State, node: str) -> dict[str, Desired]:
         out[r.id] = Desired(
             id=r.id, deployment=r.deployment, service=r.service, ordinal=r.ordinal,
             revision=r.revision, spec=spec, reported=reported, traceparent=r.traceparent,
+            removing=r.removing,
         )  # fmt: skip
     return out
 

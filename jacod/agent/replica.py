@@ -5,6 +5,9 @@ slow stop or a backoff wait of one replica never delays another. Each sync
 reads the container afresh (``inspect``) and takes the next step:
 
 - not wanted here any more → stop (grace) and remove, then the worker ends;
+- marked for removal (its deployment is being deleted) → stop and remove under
+  the trace of the reconcile that asked, then report ``stopped``; the worker
+  ends once the deployment is dropped;
 - missing or another revision → pull, stop the old one, create, start;
 - created → start;  running → health checks (or ``running`` at once);
 - exited → the restart policy, with exponential backoff per replica.
@@ -53,7 +56,8 @@ class Desired:
     revision: int
     spec: ServiceSpec | None
     reported: ReplicaStatus  # what raft holds about this incarnation
-    traceparent: str = ""  # the reconcile that placed this incarnation
+    traceparent: str = ""  # the reconcile that placed this incarnation (or asked to remove it)
+    removing: bool = False  # its deployment is being deleted: stop and remove it
 
 
 @dataclass
@@ -75,8 +79,8 @@ def fingerprint(info: ContainerInfo | None) -> Fingerprint:
     return (info.status, info.revision, info.pid, info.started_at_ns, info.exit_code)
 
 
-def _target(d: Desired) -> tuple[int, ServiceSpec | None]:
-    return d.revision, d.spec
+def _target(d: Desired) -> tuple[int, ServiceSpec | None, bool]:
+    return d.revision, d.spec, d.removing
 
 
 class ReplicaWorker:
@@ -147,6 +151,9 @@ class ReplicaWorker:
         self.seen = fingerprint(info)
         if d is None:
             await self._teardown(info)
+            return True
+        if d.removing:
+            await self._remove(d, info)
             return True
         # A new incarnation's runtime.<op> spans join the trace of the
         # scheduler.reconcile that placed it (no-op when telemetry is off).
@@ -318,6 +325,17 @@ class ReplicaWorker:
                 await self.ctx.runtime.remove(self.id)
         self.ctx.store.forget(self.id)
 
+    async def _remove(self, d: Desired, info: ContainerInfo | None) -> None:
+        """Stop and remove it for good, then say so: raft drops the deployment
+        once each of its replicas is reported ``stopped`` (exact ``delete --wait``)."""
+        # The runtime.<op> spans join the delete's trace through the reconcile
+        # that asked (no-op when telemetry is off, or when nothing is left to do).
+        with telemetry.use_context(d.traceparent if info is not None else ""):
+            await self._teardown(info)
+        self.seen = None
+        base = d.reported if self.status.revision != d.revision else self.status
+        self._set_status(replace(base, state=ReplicaState.STOPPED, ports=()))
+
     # -- helpers ---------------------------------------------------------------
 
     def _stop_health(self) -> None:
@@ -326,7 +344,9 @@ class ReplicaWorker:
         self._health, self._health_run = None, None
 
     def _set(self, **changes: Any) -> None:
-        new = replace(self.status, **changes)
+        self._set_status(replace(self.status, **changes))
+
+    def _set_status(self, new: ReplicaStatus) -> None:
         if new != self.status:
             self.status = new
             self.ctx.changed(self.id)

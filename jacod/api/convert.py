@@ -138,6 +138,9 @@ def deployment(d: st.Deployment, revision: st.Revision | None = None) -> pb.Depl
         updated_at=timestamp(d.updated_at_ns),
         updated_by=rev.created_by or d.updated_by,
         source=rev.source,
+        deleting=d.deleting,
+        deleted_at=timestamp(d.deleted_at_ns),
+        deleted_by=d.deleted_by,
     )
 
 
@@ -155,6 +158,7 @@ def replica(r: st.Replica) -> pb.Replica:
         updated_at=timestamp(r.updated_at_ns),
         exit_code=r.exit_code,
         ports=dict(r.ports),
+        removing=r.removing,
     )
 
 

@@ -57,7 +57,6 @@ _FATAL = {  # a peer answering these will answer them again
 }
 
 
-
 @dataclass
 class _Serving:
     """One StreamLogs call: where each node's lines got to, and how it ended."""
@@ -130,7 +129,7 @@ class LogService:
         with ``events``, kept up to date (and ``finish`` once the deployment is gone)."""
         start_ns = time.time_ns()
         assigned, exists = self._cluster.read(
-            lambda s: (self._assigned_here(s, q), q.deployment in s.deployments)
+            lambda s: (self._assigned_here(s, q), _live(s, q.deployment))
         )
         held = {
             c.replica_id for c in await self._runtime.list()
@@ -190,7 +189,7 @@ class LogService:
         while True:
             if relevant:
                 assigned, exists = self._cluster.read(
-                    lambda s: (self._assigned_here(s, q), q.deployment in s.deployments)
+                    lambda s: (self._assigned_here(s, q), _live(s, q.deployment))
                 )
                 if finish and seen and not exists:
                     fanin.finish()  # the open ones end once drained
@@ -260,7 +259,7 @@ class LogService:
     def _gone(self, s: State, q: LogQuery) -> str:
         """Why the stream is over ("" if it is not)."""
         dep = s.deployments.get(q.deployment)
-        if dep is None:
+        if dep is None or dep.deleting:
             return f"deployment {q.deployment} was deleted"
         if any(svc.name == q.service for svc in dep.current.services):
             return ""
@@ -371,6 +370,12 @@ def _describe(exc: Exception) -> tuple[str, bool]:
         details = (exc.details() or exc.code().name).splitlines()[0]
         return f"{details} [{exc.code().name.lower()}]", exc.code() in _FATAL
     return str(exc), isinstance(exc, errors.FailedPrecondition)
+
+
+def _live(s: State, deployment: str) -> bool:
+    """Exists, not being deleted: a delete ends the streams (stopping lines still drain)."""
+    dep = s.deployments.get(deployment)
+    return dep is not None and not dep.deleting
 
 
 def _check_exists(s: State, q: LogQuery) -> None:

@@ -8,7 +8,15 @@ from jaco.v1 import control_pb2
 from jacod import admission, errors
 from jacod.api import context, convert
 from jacod.cluster.cluster import Cluster
-from jacod.state import ApplyDeployment, DeleteDeployment, DeploymentRevision, Rollback
+from jacod.state import (
+    ApplyDeployment,
+    DeleteDeployment,
+    DeploymentRevision,
+    Rollback,
+    State,
+    stopping,
+)
+from jacod.state.deletion import APPLY_AGAIN, deleting_refusal
 from jacod.state.spec import ServiceSpec
 
 
@@ -38,6 +46,7 @@ async def apply(cluster: Cluster, req: control_pb2.ApplyRequest) -> control_pb2.
     current = _current(cluster, admitted.name)
     diff = admission.diff(current, admitted.services)
     if req.dry_run:
+        _refuse_if_deleting(cluster, admitted.name)  # what the apply itself would answer
         return control_pb2.ApplyResponse(changed=bool(diff) or current is None, diff=diff)
     result = await cluster.propose(
         ApplyDeployment(
@@ -54,6 +63,16 @@ async def apply(cluster: Cluster, req: control_pb2.ApplyRequest) -> control_pb2.
         diff=diff,
         audit_id=result.audit_id,
     )
+
+
+def _refuse_if_deleting(cluster: Cluster, name: str) -> None:
+    def refusal(s: State) -> str:
+        dep = s.deployments.get(name)
+        found = deleting_refusal(s, dep, APPLY_AGAIN) if dep is not None else None
+        return found.message if found is not None else ""
+
+    if message := cluster.read(refusal):
+        raise errors.FailedPrecondition(message)
 
 
 async def rollback(
@@ -84,7 +103,11 @@ async def delete(cluster: Cluster, req: control_pb2.DeleteRequest) -> control_pb
             name=req.deployment,
         )
     )
-    return control_pb2.DeleteResponse(audit_id=result.audit_id)
+    return control_pb2.DeleteResponse(
+        audit_id=result.audit_id,
+        already_deleting=not result.changed,
+        replicas_stopping=cluster.read(lambda s: stopping(s, req.deployment)),
+    )
 
 
 def revisions(cluster: Cluster, name: str) -> control_pb2.ListRevisionsResponse:

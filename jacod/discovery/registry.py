@@ -75,6 +75,8 @@ def build(state: State, local_node: str = "") -> Snapshot:
     declared: dict[tuple[str, str], list[int]] = {}
     routes: list[Route] = []
     for dep in state.deployments.values():
+        if dep.deleting:
+            continue  # traffic stops at the delete: no route, no endpoint, no name
         for svc in dep.revisions[-1].services:
             declared[(dep.name, svc.name)] = list(svc.ports)
             if svc.ingress is not None:

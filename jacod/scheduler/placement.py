@@ -37,8 +37,8 @@ def _eligible(state: State, spec: ServiceSpec) -> list[str]:
 
 def plan(state: State, deployment: str) -> list[ReplicaAssignment] | None:
     dep = state.deployments.get(deployment)
-    if dep is None:
-        return None
+    if dep is None or dep.deleting:
+        return None  # a deletion only stops replicas (deletion.py)
     revision = dep.revision
     current = {r.id: r for r in state.replicas.values() if r.deployment == deployment}
     load = Counter(r.node for r in state.replicas.values())

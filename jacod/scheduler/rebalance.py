@@ -183,6 +183,8 @@ def _why_not(state: State, r: Replica, spec: ServiceSpec | None, pending: set[st
     if r.deployment in pending:
         return "its deployment has a placement change pending"
     dep = state.deployments[r.deployment]
+    if dep.deleting:
+        return "its deployment is being deleted"
     if r.revision != dep.revision:
         return "a rolling update is under way"
     key = (r.deployment, r.service)
@@ -289,6 +291,8 @@ def assignments_after(state: State, move: Move) -> list[ReplicaAssignment] | Non
     dep = state.deployments.get(move.deployment)
     r = state.replicas.get(move.replica_id)
     if dep is None or r is None or r.node != move.source or move.target not in state.nodes:
+        return None
+    if dep.deleting:
         return None
     if placement.plan(state, dep.name) is not None:
         return None  # the reconciler has a change of its own to commit first

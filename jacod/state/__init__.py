@@ -20,14 +20,18 @@ from .commands import (
     NodeJoin,
     NodeLeave,
     NodeStatusUpdate,
+    PurgeDeployment,
     RecordEvent,
     ReplicaAssignment,
     ReplicaStatus,
+    ReplicaStop,
     RevokeToken,
     Rollback,
+    StopReplicas,
     decode_command,
     encode_command,
 )
+from .deletion import stopping
 from .deployments import MAX_REVISIONS
 from .enums import COMMAND_OWNED_TYPES, AuditType, RejectCode, ReplicaState, Role
 from .fsm import apply
@@ -71,6 +75,7 @@ __all__ = [
     "NodeStatusUpdate",
     "Outcome",
     "Pressure",
+    "PurgeDeployment",
     "RecordEvent",
     "RejectCode",
     "Rejected",
@@ -78,6 +83,7 @@ __all__ = [
     "ReplicaAssignment",
     "ReplicaState",
     "ReplicaStatus",
+    "ReplicaStop",
     "Resources",
     "Result",
     "ResultValue",
@@ -88,6 +94,7 @@ __all__ = [
     "ServiceSpec",
     "State",
     "StatusApplied",
+    "StopReplicas",
     "Token",
     "active_token",
     "apply",
@@ -100,5 +107,6 @@ __all__ = [
     "replica_id",
     "replicas_of",
     "replicas_on",
+    "stopping",
     "trace_id_of",
 ]

@@ -47,6 +47,7 @@ class Bootstrap(Envelope, frozen=True):
     raft_address: str
     labels: dict[str, str] = {}
     runtime: str = "process"
+    node_address: str = ""  # the mutual-TLS node port; "" without one
 
 
 class NodeJoin(Envelope, frozen=True):
@@ -55,6 +56,7 @@ class NodeJoin(Envelope, frozen=True):
     raft_address: str
     labels: dict[str, str] = {}
     runtime: str = "process"
+    node_address: str = ""
 
 
 class NodeLeave(Envelope, frozen=True):
@@ -101,6 +103,8 @@ class Rollback(Envelope, frozen=True):
 
 
 class DeleteDeployment(Envelope, frozen=True):
+    """Marks the deployment `deleting` (audited); its replicas stay until stopped."""
+
     name: str
 
 
@@ -121,6 +125,30 @@ class AssignReplicas(Envelope, frozen=True):
 
     deployment: str
     assignments: list[ReplicaAssignment] = []
+
+
+class ReplicaStop(msgspec.Struct, frozen=True, kw_only=True):
+    """One replica of a deleting deployment to stop and remove."""
+
+    id: str
+    # The scheduler.reconcile span that asked: the agent's runtime.<op> spans
+    # stopping and removing it continue that trace.
+    traceparent: str = ""
+
+
+class StopReplicas(Envelope, frozen=True):
+    """The leader scheduler marks replicas of a deleting deployment for removal. Not audited."""
+
+    deployment: str
+    replicas: list[ReplicaStop] = []
+
+
+class PurgeDeployment(Envelope, frozen=True):
+    """The leader scheduler drops a deleting deployment whose replicas are gone.
+
+    Not audited: the `delete` event was written when the deletion began."""
+
+    deployment: str
 
 
 # --- tokens and standalone events ----------------------------------------
@@ -155,6 +183,8 @@ Command = (
     | Rollback
     | DeleteDeployment
     | AssignReplicas
+    | StopReplicas
+    | PurgeDeployment
     | CreateToken
     | RevokeToken
     | RecordEvent
@@ -169,6 +199,8 @@ COMMAND_TYPES: tuple[type[Envelope], ...] = (
     Rollback,
     DeleteDeployment,
     AssignReplicas,
+    StopReplicas,
+    PurgeDeployment,
     CreateToken,
     RevokeToken,
     RecordEvent,

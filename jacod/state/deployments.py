@@ -1,4 +1,6 @@
-"""Deployments and their replicas: ApplyDeployment, Rollback, DeleteDeployment, AssignReplicas.
+"""Deployments and their replicas: ApplyDeployment, Rollback, AssignReplicas.
+
+(Deleting one is `deletion.py`.)
 
 Each handler validates everything first and mutates only once it can no
 longer reject, so a rejection leaves the state untouched.
@@ -7,7 +9,8 @@ longer reject, so a rejection leaves the state untouched.
 from __future__ import annotations
 
 from .audit import append_event
-from .commands import ApplyDeployment, AssignReplicas, DeleteDeployment, Rollback
+from .commands import ApplyDeployment, AssignReplicas, Rollback
+from .deletion import APPLY_AGAIN, deleting_refusal
 from .enums import AuditType, ReplicaState
 from .model import Deployment, Replica, Revision, State, replica_id
 from .results import (
@@ -56,6 +59,8 @@ def apply_deployment(state: State, cmd: ApplyDeployment) -> Outcome:
     if err:
         return invalid(err)
     dep = state.deployments.get(cmd.name)
+    if dep is not None and (refusal := deleting_refusal(state, dep, APPLY_AGAIN)):
+        return refusal
     if dep is not None and dep.current.services == cmd.services:
         # Re-applying the same file is a no-op: no revision, no event.
         return Result(
@@ -82,6 +87,8 @@ def rollback(state: State, cmd: Rollback) -> Outcome:
     dep = state.deployments.get(cmd.name)
     if dep is None:
         return not_found(f"deployment {cmd.name!r} does not exist")
+    if refusal := deleting_refusal(state, dep, f"it cannot be rolled back; {APPLY_AGAIN}"):
+        return refusal
     if cmd.to_revision < 0:
         return invalid("to_revision must not be negative")
     current = dep.current
@@ -123,19 +130,6 @@ def rollback(state: State, cmd: Rollback) -> Outcome:
     return Result(changed=True, audit_id=audit_id, value=value)
 
 
-def delete_deployment(state: State, cmd: DeleteDeployment) -> Outcome:
-    dep = state.deployments.get(cmd.name)
-    if dep is None:
-        return not_found(f"deployment {cmd.name!r} does not exist")
-    dropped = sorted(rid for rid, r in state.replicas.items() if r.deployment == cmd.name)
-    for rid in dropped:
-        del state.replicas[rid]
-    del state.deployments[cmd.name]
-    payload = {"revision": dep.revision, "replicas_removed": len(dropped)}
-    audit_id = append_event(state, cmd, AuditType.DELETE, payload, deployment=cmd.name)
-    return Result(changed=True, audit_id=audit_id)
-
-
 def _assignment_errors(state: State, cmd: AssignReplicas, dep: Deployment) -> str | None:
     """Why the assignments are invalid (code invalid), or None."""
     seen: set[str] = set()
@@ -167,6 +161,8 @@ def assign_replicas(state: State, cmd: AssignReplicas) -> Outcome:
     dep = state.deployments.get(cmd.deployment)
     if dep is None:
         return not_found(f"deployment {cmd.deployment!r} does not exist")
+    if refusal := deleting_refusal(state, dep, "its replicas are not placed any more"):
+        return refusal
     err = _assignment_errors(state, cmd, dep)
     if err:
         return invalid(err)

@@ -23,11 +23,14 @@ from .commands import (
     NodeJoin,
     NodeLeave,
     NodeStatusUpdate,
+    PurgeDeployment,
     RecordEvent,
     RevokeToken,
     Rollback,
+    StopReplicas,
 )
-from .deployments import apply_deployment, assign_replicas, delete_deployment, rollback
+from .deletion import delete_deployment, purge_deployment, stop_replicas
+from .deployments import apply_deployment, assign_replicas, rollback
 from .enums import COMMAND_OWNED_TYPES, AuditType
 from .model import State
 from .nodes import bootstrap, node_join, node_leave, node_status_update
@@ -60,6 +63,8 @@ _HANDLERS: dict[type[Envelope], Callable[[State, Any], Outcome]] = {
     Rollback: rollback,
     DeleteDeployment: delete_deployment,
     AssignReplicas: assign_replicas,
+    StopReplicas: stop_replicas,
+    PurgeDeployment: purge_deployment,
     CreateToken: create_token,
     RevokeToken: revoke_token,
     RecordEvent: record_event,

@@ -35,6 +35,9 @@ class Node(msgspec.Struct, kw_only=True):
     labels: dict[str, str] = {}
     runtime: str = "process"  # process | docker
     joined_at_ns: int = 0
+    # Node-to-node (mutual TLS) host:port; "" for a node recorded before it was
+    # advertised: peers then assume the default, `address`'s port + 2.
+    node_address: str = ""
     pressure: Pressure | None = None  # latest report with include_pressure
     last_status_ns: int = 0  # ts of the latest NodeStatusUpdate; 0 = never
 
@@ -54,6 +57,12 @@ class Deployment(msgspec.Struct, kw_only=True):
     created_at_ns: int = 0
     updated_at_ns: int = 0
     updated_by: str = ""  # identity of the last apply/rollback
+    # A tombstone: `DeleteDeployment` sets it, the leader's scheduler then asks
+    # for every replica to be stopped and removed (`StopReplicas`) and drops the
+    # deployment once they are (`PurgeDeployment`). No apply or rollback meanwhile.
+    deleting: bool = False
+    deleted_at_ns: int = 0
+    deleted_by: str = ""  # identity of the delete
 
     @property
     def current(self) -> Revision:
@@ -91,6 +100,9 @@ class Replica(msgspec.Struct, kw_only=True):
     updated_at_ns: int = 0
     traceparent: str = ""  # of the reconcile that created this incarnation
     ports: tuple[tuple[int, int], ...] = ()  # (declared port, host port on `node`), reported
+    # Desired: stop and remove it (its deployment is being deleted); `traceparent`
+    # is then the reconcile that asked. The node reports `stopped` once it is removed.
+    removing: bool = False
 
 
 class Token(msgspec.Struct, kw_only=True):

@@ -14,6 +14,7 @@ from jacod.cluster.bus import Applied
 from jacod.cluster.cluster import Cluster
 from jacod.runtime import ProcessRuntime
 from jacod.runtime.layout import replica_key
+from jacod.scheduler import deletion
 from jacod.scheduler.reconcile import Scheduler
 from jacod.state import (
     ApplyDeployment,
@@ -70,7 +71,21 @@ async def reconcile(cluster: Cluster, name: str = DEP) -> None:
 
 
 async def delete(cluster: Cluster, name: str = DEP) -> None:
+    """`jaco delete` and the leader's next pass: the tombstone, then every replica
+    asked to stop (the agent then stops, removes and reports each one)."""
     await cluster.propose(DeleteDeployment(**envelope(), name=name))
+    await Scheduler(cluster).delete(name)
+
+
+async def purge(cluster: Cluster, name: str = DEP, timeout: float = 10.0) -> None:
+    """The leader's pass once the node reported every replica stopped: the
+    deployment is dropped (what `jaco delete --wait` waits for)."""
+    await until(
+        lambda: cluster.read(lambda s: deletion.holding(s, name, time.time_ns())) == [],
+        timeout, f"every replica of {name} reported stopped",
+    )  # fmt: skip
+    assert await Scheduler(cluster).delete(name)
+    assert cluster.read(lambda s: name not in s.deployments)
 
 
 def replica(cluster: Cluster, rid: str) -> Replica | None:

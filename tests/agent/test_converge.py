@@ -19,6 +19,7 @@ from .helpers import (
     deploy,
     envelope,
     environ,
+    purge,
     shims,
     svc,
     until,
@@ -99,6 +100,7 @@ async def test_scale_down_then_delete_removes_replicas(cluster: Cluster, agents:
     await delete(cluster)
     await until_async(lambda: ids(), [])
     assert not alive(left.pid)
+    await purge(cluster)
     await until(lambda: agent.store.ids() == [] and agent.statuses() == [])
 
 

@@ -7,7 +7,8 @@ one real OTLP/gRPC receiver in this process. The tests run in file order:
 1. `jaco apply --wait` over TLS with an operator token: one trace rooted at
    `cli.apply` across processes, the spec's chain down to `runtime.<op>`, the
    six attributes on every span, the token's identity on the server side;
-2. a second apply, then `jaco rollback` and `jaco delete`: their own chains;
+2. a second apply, then `jaco rollback` and `jaco delete`: their own chains (the
+   delete's down to `runtime.container_stop`/`container_remove` on each node);
 3. the metric names arrive unchanged (a token revoke triggers the propagation one);
 4. disabled: a `jacod` and a `jaco status` with JACO_OTLP_ENDPOINT unset load no
    `opentelemetry` module and start no extra thread.
@@ -15,6 +16,7 @@ one real OTLP/gRPC receiver in this process. The tests run in file order:
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -36,6 +38,8 @@ CERT = ("--cert-lifetime", "10s", "--cert-renew-before", "6s")
 DEP = "otel"
 IDENTITY = "otel-operator"
 RUNTIME_OPS = {"runtime.image_pull", "runtime.container_create", "runtime.container_start"}
+STOP_OPS = {"runtime.container_stop", "runtime.container_remove"}
+REPLICAS = {f"{DEP}/sleeper/{i}" for i in range(2)}  # after the rollback to v1
 SPEC = """name = "otel"
 
 [services.sleeper]
@@ -249,15 +253,38 @@ def test_rollback_and_delete_give_their_chains(world: World) -> None:
         assert c[:4] == [names.CLI_ROLLBACK, names.RAFT_COMMIT, names.RAFT_APPLY,
                          "scheduler.reconcile.sleeper"], f"{c}\n{describe(spans)}"  # fmt: skip
 
+    # The delete: the spec's whole chain, down to the nodes stopping and removing
+    # each replica (sleeper/0 and /1 after the rollback), on the node running it.
+    r = w.a.jaco("-o", "json", "status")
+    assert r.rc == 0, r
+    where = {x["id"]: x["node"] for x in json.loads(r.out)["replicas"] if x["deployment"] == DEP}
+    assert set(where) == REPLICAS, where
     t0 = time.time_ns()
     r = w.tls("delete", DEP, "--wait", "--timeout", "30", via="a")
     assert r.rc == 0, f"delete failed: {r}\n{w.cluster.describe()}"
     _, tid = root_trace(w.rx, names.CLI_DELETE, t0)
-    spans = wait_trace(w.rx, tid, {names.RAFT_COMMIT, names.RAFT_APPLY})
+    spans = wait_trace(w.rx, tid, {names.RAFT_COMMIT, names.RAFT_APPLY,
+                                   "scheduler.reconcile.sleeper", *STOP_OPS})  # fmt: skip
     info = describe(spans)
     assert_attributes(spans)
-    applies = spec_chains(spans, {names.RAFT_APPLY})
-    assert [names.CLI_DELETE, names.RAFT_COMMIT, names.RAFT_APPLY] in applies, f"{applies}\n{info}"
+    chains = spec_chains(spans, STOP_OPS)
+    assert chains, info
+    expected_prefix = [names.CLI_DELETE, names.RAFT_COMMIT, names.RAFT_APPLY,
+                       "scheduler.reconcile.sleeper"]  # fmt: skip
+    for c in chains:
+        assert c[:-1] == expected_prefix and c[-1] in STOP_OPS, f"{c}\n{info}"
+    removed = w.rx.wait_until(
+        lambda: (got := {s.attributes.get(names.REPLICA_ID) for s in w.rx.trace(tid)
+                         if s.name == "runtime.container_remove"}) >= REPLICAS and got,
+        15, f"a runtime.container_remove of each of {sorted(REPLICAS)} in trace {tid}",
+    )  # fmt: skip
+    assert removed == REPLICAS, describe(w.rx.trace(tid))
+    # Each on the node that ran it, under the reconcile (of the leader) that asked.
+    spans = w.rx.trace(tid)
+    reconciles = {s.span_id for s in spans if s.name == "scheduler.reconcile.sleeper"}
+    for s in [x for x in spans if x.name == "runtime.container_remove"]:
+        assert s.parent_span_id in reconciles, describe(spans)
+        assert s.attributes[names.NODE] == where[s.attributes[names.REPLICA_ID]], describe(spans)
     print("\ndelete trace span names:", sorted({s.name for s in spans}))
 
 

@@ -30,6 +30,7 @@ from jacod.scheduler.rebalance import (
 from jacod.state import (
     ApplyDeployment,
     AssignReplicas,
+    DeleteDeployment,
     NodeJoin,
     NodeStatusUpdate,
     ReplicaState,
@@ -158,6 +159,12 @@ def _pending() -> State:
     return s
 
 
+def _deleting() -> State:
+    s = _three_webs()
+    assert isinstance(apply(s, DeleteDeployment(**env(), name="shop")), Result)
+    return s
+
+
 CASES = [
     Case("quiet", {"n1": COOL, "n2": COOL, "n3": COOL}, []),
     Case("hot for the whole window", {"n1": HOT, "n2": COOL, "n3": COOL},
@@ -189,6 +196,8 @@ CASES = [
          setup=lambda: _three_webs(**{"shop/web/0": ReplicaState.STARTING})),
     Case("placement pending", {"n1": HOT, "n2": COOL, "n3": COOL}, [],
          {"n1": "placement change pending"}, setup=_pending),
+    Case("its deployment is being deleted", {"n1": HOT, "n2": COOL, "n3": COOL}, [],
+         {"n1": "being deleted"}, setup=_deleting),
     Case("cooling down after a move", {"n1": HOT, "n2": COOL, "n3": COOL}, [],
          {"n1": "cooling down"},
          past_moves=[MoveRecord(NOW - 30 * S, "shop/web/9", "n1", "n2")]),
@@ -253,6 +262,13 @@ def test_assignments_after_moves_one_replica_and_keeps_the_rest() -> None:
     assert placed(s) == {"shop/web/0": "n2", "shop/web/1": "n2", "shop/web/2": "n3"}
     assert placement_plan(s, "shop") is None  # the reconciler keeps it there
     assert assignments_after(s, move) is None  # already applied: stale
+
+
+def test_no_move_is_committed_once_its_deployment_is_being_deleted() -> None:
+    s = _three_webs()
+    (move,) = decide(History(points={"n1": HOT, "n2": COOL, "n3": COOL}), s, CFG, NOW)
+    assert isinstance(apply(s, DeleteDeployment(**env(), name="shop")), Result)
+    assert assignments_after(s, move) is None
 
 
 def test_history_keeps_what_decisions_need() -> None:

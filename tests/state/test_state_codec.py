@@ -15,13 +15,16 @@ from jacod.state import (
     Ingress,
     NodeLeave,
     Pressure,
+    PurgeDeployment,
     RecordEvent,
     ReplicaState,
     ReplicaStatus,
+    ReplicaStop,
     Resources,
     RevokeToken,
     Rollback,
     State,
+    StopReplicas,
     apply,
     decode_command,
     dump_state,
@@ -75,6 +78,12 @@ ONE_OF_EACH: list[Command] = [
     token_cmd(expires_at_ns=None),
     RevokeToken(**env(), token_id="t1"),
     RecordEvent(**env(identity="system"), type=AuditType.BACKUP_TAKEN, payload={"file": "b"}),
+    StopReplicas(
+        **env(identity="system"),
+        deployment="web",
+        replicas=[ReplicaStop(id="web/api/0", traceparent=f"00-{TRACE_ID}-00f067aa0ba902b7-01")],
+    ),
+    PurgeDeployment(**env(identity="system"), deployment="web"),
 ]
 
 
@@ -99,6 +108,8 @@ def test_every_command_round_trips(cmd: Command) -> None:
         (ONE_OF_EACH[4], "apply_deployment"),
         (ONE_OF_EACH[7], "assign_replicas"),
         (ONE_OF_EACH[10], "record_event"),
+        (ONE_OF_EACH[11], "stop_replicas"),
+        (ONE_OF_EACH[12], "purge_deployment"),
     ],
 )
 def test_commands_are_tagged_with_their_snake_case_name(cmd: Command, tag: str) -> None:
@@ -123,6 +134,34 @@ def test_dump_load_round_trip_is_equal() -> None:
     loaded = load_state(data)
     assert loaded == state
     assert dump_state(loaded) == data
+
+
+def test_a_deletion_in_progress_survives_a_snapshot() -> None:
+    state = world()
+    must(state, DeleteDeployment(**env(identity="bob", ts_ns=T0 + 5), name="web"))
+    stop = ReplicaStop(id="web/api/0", traceparent=f"00-{TRACE_ID}-00f067aa0ba902b7-01")
+    must(state, StopReplicas(**env(identity="system"), deployment="web", replicas=[stop]))
+    loaded = load_state(dump_state(state))
+    assert loaded == state
+    dep = loaded.deployments["web"]
+    assert (dep.deleting, dep.deleted_at_ns, dep.deleted_by) == (True, T0 + 5, "bob")
+    assert loaded.replicas["web/api/0"].removing
+    assert loaded.replicas["web/api/0"].traceparent == stop.traceparent
+    assert not loaded.replicas["web/worker/0"].removing
+
+
+def test_a_snapshot_without_the_deletion_fields_loads_with_their_defaults() -> None:
+    # Written before deletions were tombstones: no `deleting`, no `removing`.
+    raw = msgspec.msgpack.decode(dump_state(world()))
+    for dep in raw["state"]["deployments"].values():
+        for key in ("deleting", "deleted_at_ns", "deleted_by"):
+            del dep[key]
+    for r in raw["state"]["replicas"].values():
+        del r["removing"]
+    loaded = load_state(msgspec.msgpack.encode(raw))
+    assert loaded == world()
+    assert not loaded.deployments["web"].deleting
+    assert not any(r.removing for r in loaded.replicas.values())
 
 
 def test_empty_state_round_trips() -> None:

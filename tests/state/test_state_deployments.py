@@ -1,4 +1,4 @@
-"""ApplyDeployment, Rollback, DeleteDeployment and AssignReplicas."""
+"""ApplyDeployment, Rollback and AssignReplicas (deleting: test_state_deletion.py)."""
 
 from __future__ import annotations
 
@@ -128,24 +128,6 @@ def test_rollback_to_a_revision_equal_to_the_current_one_is_a_no_op() -> None:
     result = must(state, Rollback(**env(), name="web", to_revision=1))
     assert result.changed is False and result.audit_id == 0
     assert dump_state(state) == before
-
-
-def test_delete_removes_the_deployment_and_its_replicas() -> None:
-    state = world()
-    result = must(state, DeleteDeployment(**env(identity="bob"), name="web"))
-    assert "web" not in state.deployments
-    assert state.replicas == {}
-    event = last_event(state)
-    assert result.audit_id == event.id
-    assert event.type is AuditType.DELETE
-    assert (event.identity, event.deployment) == ("bob", "web")
-    assert event.payload == {"revision": 2, "replicas_removed": 3}
-
-
-def test_revisions_restart_at_1_after_delete() -> None:
-    state = world()
-    must(state, DeleteDeployment(**env(), name="web"))
-    assert must(state, apply_cmd()).value == DeploymentRevision(deployment="web", revision=1)
 
 
 def test_assign_replicas_sets_the_desired_placement_without_event() -> None:

@@ -27,16 +27,19 @@ from jacod.state import (
     NodeLeave,
     NodeStatusUpdate,
     Pressure,
+    PurgeDeployment,
     RecordEvent,
     Rejected,
     ReplicaAssignment,
     ReplicaState,
     ReplicaStatus,
+    ReplicaStop,
     RevokeToken,
     Role,
     Rollback,
     ServiceSpec,
     State,
+    StopReplicas,
     apply,
     decode_command,
     dump_state,
@@ -52,7 +55,7 @@ DEPLOYMENTS = ["web", "db"]
 SERVICES = ["api", "worker"]
 TOKENS = ["t1", "t2"]
 IDENTITIES = ["alice", "bob", "local", "system"]
-NOT_AUDITED = (NodeStatusUpdate, AssignReplicas)
+NOT_AUDITED = (NodeStatusUpdate, AssignReplicas, StopReplicas, PurgeDeployment)
 
 small_ts = st.integers(min_value=0, max_value=60)
 
@@ -152,6 +155,15 @@ commands: st.SearchStrategy[Command] = st.one_of(
         ),
     ),
     command(
+        StopReplicas,
+        deployment=deployment_names,
+        replicas=st.lists(
+            st.builds(ReplicaStop, id=replica_ids, traceparent=st.sampled_from(["", TRACEPARENT])),
+            max_size=3,
+        ),
+    ),
+    command(PurgeDeployment, deployment=deployment_names),
+    command(
         CreateToken,
         token_id=st.sampled_from(TOKENS),
         token_identity=st.sampled_from(["bot", "bot", "bot", "local"]),
@@ -203,6 +215,8 @@ def _check_invariants(state: State) -> None:
     for replica in state.replicas.values():
         assert replica.node in state.nodes
         assert replica.deployment in state.deployments
+        # Only a deployment being deleted has replicas marked for removal.
+        assert state.deployments[replica.deployment].deleting or not replica.removing
     for dep in state.deployments.values():
         numbers = [r.number for r in dep.revisions]
         assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
