@@ -8,7 +8,7 @@ from jacod.discovery import environment
 from jacod.discovery.live import Registry
 from jacod.dns import DnsServer
 from jacod.errors import FailedPrecondition, InvalidArgument
-from jacod.ingress import Ingress, IngressConfig
+from jacod.ingress import IngressConfig, IngressThread
 
 
 class Traffic:
@@ -16,7 +16,7 @@ class Traffic:
         self.cfg = cfg
         self.registry = Registry(cluster, node_name)
         cluster.spawn(self.registry.run(), name="discovery")
-        self.ingress: Ingress | None = None
+        self.ingress: IngressThread | None = None
         self.dns: DnsServer | None = None
 
     def replica_env(self, deployment: str) -> dict[str, str]:
@@ -31,7 +31,7 @@ class Traffic:
     async def start(self) -> None:
         cfg = self.cfg
         if cfg.ingress_listen != OFF:
-            ingress = Ingress(
+            ingress = IngressThread(
                 self.registry.snapshot,
                 IngressConfig(
                     listen=cfg.ingress_listen, connect_timeout_s=cfg.ingress_connect_timeout,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -12,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from jacod.discovery import Route, Snapshot
-from jacod.ingress import Ingress, IngressConfig
+from jacod.ingress import Ingress, IngressConfig, IngressThread
 
 from .backends import Backend, dead_endpoint, snapshot, until
 
@@ -299,3 +300,22 @@ async def test_snapshot_changes_take_effect_on_the_next_request(proxy: Proxy) ->
     assert (await proxy.get())[1].startswith("a ")
     proxy.set(snapshot([b.endpoint(1)]))  # type: ignore[attr-defined]
     assert (await proxy.get())[1].startswith("b ")
+
+
+async def test_on_its_own_thread_it_serves_and_reports_a_taken_port() -> None:
+    b = await Backend("t").start()
+    snap = snapshot([b.endpoint(0)])
+    ingress = IngressThread(lambda: snap, IngressConfig(listen="127.0.0.1:0"))
+    await ingress.start()
+    try:
+        async with aiohttp.ClientSession() as client:
+            url = f"http://127.0.0.1:{ingress.port}/x"
+            async with client.get(url, headers={"Host": "shop.example"}) as r:
+                assert (r.status, await r.text()) == (200, "t GET /x")
+        taken = IngressThread(lambda: snap, IngressConfig(listen=f"127.0.0.1:{ingress.port}"))
+        with pytest.raises(OSError):
+            await taken.start()
+    finally:
+        await ingress.stop()
+        await b.stop()
+    assert not any(t.name == "ingress" and t.is_alive() for t in threading.enumerate())
