@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +55,8 @@ METRICS = {
     "jaco_replica_state",
     "jaco_runtime_container_starts_total",
     "jaco_token_revocation_propagation_seconds",
+    "jaco_ingress_requests_total",
+    "jaco_ingress_duration_seconds",
 }
 
 
@@ -299,11 +303,18 @@ def test_metric_names_arrive_unchanged(world: World) -> None:
     time.sleep(1.0)
     r = w.a.jaco("token", "revoke", victim)
     assert r.rc == 0, r
+    # Ingress traffic (counted per request in tests/e2e/test_traffic.py): one 404.
+    req = urllib.request.Request(f"http://127.0.0.1:{w.a.ingress_port}/",
+                                 headers={"Host": "no-route.test"})  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as answered:
+        urllib.request.urlopen(req, timeout=10)
+    assert answered.value.code == 404
     arrived = w.rx.wait_for_metrics(METRICS, timeout=20)
     assert METRICS <= arrived
     # Certificates live 10 s, renewed 6 s before expiry: at least one renewal by now.
     w.rx.wait_for_metrics({"jaco_cert_renewals_total"}, timeout=15)
     jaco_names = {m for m in w.rx.metric_names() if m.startswith("jaco_")}
+    assert jaco_names >= METRICS | {"jaco_cert_renewals_total"}  # all nine of the spec
     print("\njaco_* metrics received:", sorted(jaco_names))
 
 
