@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from jaco import logview
-
 if TYPE_CHECKING:
+    from jaco import logview
     from jaco.client import Client
 
 NAME = "tui"
@@ -29,6 +28,8 @@ examples:
 
 
 def _target(text: str) -> logview.Target:
+    from jaco import logview  # lazily: every `jaco` start builds this verb's parser
+
     try:
         return logview.parse_target(text)
     except ValueError as exc:
