@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 
 from jacod.discovery import Endpoint, Route, Snapshot, match
 from jacod.ingress import websocket
@@ -136,10 +137,11 @@ class Ingress:
         for ep in self._balancer.order(name, eps, loop.time())[: self.config.max_attempts]:
             out.attempts += 1
             out.replica = ep.replica_id
+            url = f"{'ws' if upgrade else 'http'}://{ep.address(route.port)}{request.raw_path}"
             try:
                 if upgrade:
-                    return await self._websocket(request, route, ep, out)
-                return await self._forward(request, route, ep, out)
+                    return await self._websocket(request, url, ep, out)
+                return await self._forward(request, url, ep, out)
             except _Retry as why:
                 self._balancer.failed(ep.replica_id, loop.time())
                 tried.append(f"{ep.replica_id} ({why})")
@@ -147,13 +149,10 @@ class Ingress:
         return _plain(out, 502, f"no replica of {name} took the request; tried " + ", ".join(tried))
 
     async def _forward(
-        self, request: web.BaseRequest, route: Route, ep: Endpoint, out: Outcome
+        self, request: web.BaseRequest, url: str, ep: Endpoint, out: Outcome
     ) -> web.StreamResponse:
         assert self._session is not None
-        url = f"http://{ep.address(route.port)}{request.raw_path}"
-        headers = upstream_request(
-            request.headers, peer=request.remote, scheme=request.scheme, host=request.host
-        )
+        headers = _upstream_headers(request)
         replayable = request.method in IDEMPOTENT and not request.body_exists
         try:
             upstream = await self._session.request(
@@ -208,15 +207,13 @@ class Ingress:
         return resp
 
     async def _websocket(
-        self, request: web.BaseRequest, route: Route, ep: Endpoint, out: Outcome
+        self, request: web.BaseRequest, url: str, ep: Endpoint, out: Outcome
     ) -> web.StreamResponse:
         assert self._session is not None
-        url = f"ws://{ep.address(route.port)}{request.raw_path}"
-        headers = upstream_request(
-            request.headers, peer=request.remote, scheme=request.scheme, host=request.host
-        )
         try:
-            return await websocket.relay(request, self._session, url, headers, out)
+            return await websocket.relay(
+                request, self._session, url, _upstream_headers(request), out
+            )
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise _Retry(_short(exc)) from None
         except aiohttp.WSServerHandshakeError as exc:
@@ -246,6 +243,12 @@ def _plain(out: Outcome, status: int, message: str) -> web.Response:
     if status >= 500:
         out.error = message
     return web.Response(status=status, text=message + "\n", headers={"Via": "1.1 jaco-ingress"})
+
+
+def _upstream_headers(request: web.BaseRequest) -> CIMultiDict[str]:
+    return upstream_request(
+        request.headers, peer=request.remote, scheme=request.scheme, host=request.host
+    )
 
 
 def _hostname(host: str) -> str:
