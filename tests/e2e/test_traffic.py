@@ -31,13 +31,12 @@ from tests.e2e.cluster import Node, wait_for
 from tests.e2e.telemetry_helpers import EnvCluster
 from tests.e2e.workloads import (
     environ,
-    kill_replicas,
     replicas_of,
-    shim_keys,
     shim_state,
+    three_node_world,
     wait_status,
 )
-from tests.helpers import remove_tree, short_tmpdir
+from tests.helpers import short_tmpdir
 from tests.helpers.otlp import OtlpReceiver
 
 pytestmark = pytest.mark.timeout(120)
@@ -133,27 +132,15 @@ class World:
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest) -> Iterator[World]:
     base = short_tmpdir("jt-tr-")
-    failed_before = request.session.testsfailed
     rx = OtlpReceiver().start()
-    c = EnvCluster(base, rx.env())
-    w = World(base, rx, c)
+    w = World(base, rx, EnvCluster(base, rx.env()))
     try:
-        a = c.bootstrap("a")
-        c.join("b", a)
-        c.join("c", a)
-        c.leader()
-        w.apply(spec(w.server), "shop")
-        w.running("shop", "web", 3)
-        yield w
+        with three_node_world(request, base, w.cluster):
+            w.apply(spec(w.server), "shop")
+            w.running("shop", "web", 3)
+            yield w
     finally:
-        c.kill_all()
-        kill_replicas(base)
-        wait_for(lambda: not shim_keys(base), 10, "every shim of the test's nodes to be gone")
         rx.stop()
-        if request.session.testsfailed == failed_before:
-            remove_tree(base)
-        else:
-            print(f"\nkept {base} for inspection (jacod logs: {base}/*.stderr)")
 
 
 def get(node: Node, host: str = HOST, path: str = "/", timeout: float = 10) -> tuple[int, str]:

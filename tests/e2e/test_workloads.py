@@ -39,7 +39,6 @@ from tests.e2e.workloads import (
     deployment_of,
     environ,
     http_get,
-    kill_replicas,
     parse_rfc3339_ns,
     pid_alive,
     replica_dir,
@@ -47,9 +46,10 @@ from tests.e2e.workloads import (
     shim_keys,
     shim_state,
     status,
+    three_node_world,
     wait_status,
 )
-from tests.helpers import remove_tree, short_tmpdir
+from tests.helpers import short_tmpdir
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -108,25 +108,13 @@ class World:
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest) -> Iterator[World]:
     base = short_tmpdir("jt-wl-")
-    failed_before = request.session.testsfailed
-    c = Cluster(base)
-    w = World(base, c)
+    w = World(base, Cluster(base))
     try:
-        a = c.bootstrap("a")
-        c.join("b", a)
-        c.join("c", a)
-        c.leader()
-        yield w
+        with three_node_world(request, base, w.cluster):
+            yield w
     finally:
         for f in w.followers:
             f.stop()
-        c.kill_all()  # no agent left to restart what is killed next
-        kill_replicas(base)
-        wait_for(lambda: not shim_keys(base), 10, "every shim of the test's nodes to be gone")
-        if request.session.testsfailed == failed_before:
-            remove_tree(base)
-        else:
-            print(f"\nkept {base} for inspection (jacod logs: {base}/*.stderr)")
 
 
 # ---------------------------------------------------------------- helpers

@@ -21,16 +21,18 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import pytest
+
 from jaco.render import to_dict
 from jacod.runtime.layout import replica_key
 from jacod.runtime.shim import SHIM_MARKER
-from tests.e2e.cluster import Node, wait_for
-from tests.helpers import JACO, clean_env
+from tests.e2e.cluster import Cluster, Node, wait_for
+from tests.helpers import JACO, clean_env, remove_tree
 
 # ---------------------------------------------------------------- status
 
@@ -341,3 +343,31 @@ def wait_status(
         interval=0.2,
         describe=lambda: describe_replicas(node, deployment) + "\n" + node.describe(15),
     )
+
+
+# ---------------------------------------------------------------- module clusters
+
+
+@contextlib.contextmanager
+def three_node_world(
+    request: pytest.FixtureRequest, base: Path, cluster: Cluster, *bootstrap: str
+) -> Iterator[Cluster]:
+    """Nodes a (bootstrapped with ``bootstrap`` flags), b and c joined, a leader
+    agreed. At exit every jacod is killed first (no agent left to restart what
+    is killed next), then every replica of ``base``; ``base`` is removed unless
+    a test of the module failed (then its path is printed)."""
+    failed_before = request.session.testsfailed
+    try:
+        a = cluster.bootstrap("a", *bootstrap)
+        cluster.join("b", a)
+        cluster.join("c", a)
+        cluster.leader()
+        yield cluster
+    finally:
+        cluster.kill_all()
+        kill_replicas(base)
+        wait_for(lambda: not shim_keys(base), 10, "every shim of the test's nodes to be gone")
+        if request.session.testsfailed == failed_before:
+            remove_tree(base)
+        else:
+            print(f"\nkept {base} for inspection (jacod logs: {base}/*.stderr)")
