@@ -15,7 +15,7 @@ examples:
   jacod --dev --data-dir /tmp/j1      another dev node with its own state
   jacod --config /etc/jaco/jacod.toml under systemd (see packaging/systemd/jaco.service)
 
-  # a three-node cluster
+  # a three-node cluster (ports: 7400 API, 7401 raft, 7402 node-to-node mutual TLS)
   jacod --bootstrap --node-name a --listen 10.0.0.1:7400 --raft-listen 10.0.0.1:7401
   jaco node join-token                # on a, prints TOKEN
   jacod --join 10.0.0.1:7400 --join-token TOKEN --node-name b \
@@ -61,6 +61,12 @@ def parser() -> argparse.ArgumentParser:
         "--advertise", metavar="HOST:PORT", help="gRPC address peers use (default: --listen)"
     )
     p.add_argument("--raft-listen", metavar="HOST:PORT", help="TCP address for raft traffic")
+    p.add_argument(
+        "--node-listen",
+        metavar="HOST:PORT",
+        help="TCP address for node-to-node calls over mutual TLS (default: --listen's host, "
+        "its port + 2; not with --dev)",
+    )
     p.add_argument("--bootstrap", action="store_true", default=None, help="create a new cluster")
     p.add_argument("--join", metavar="HOST:PORT", help="join the cluster of the node at HOST:PORT")
     p.add_argument(

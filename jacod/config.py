@@ -14,6 +14,10 @@ from jacod.errors import InvalidArgument
 SYSTEM_SOCKET = "/run/jaco/jacod.sock"
 SYSTEM_DATA_DIR = "/var/lib/jaco"
 OFF = "off"
+# The node port's default: --listen's port + 2 (7400 API, 7401 raft, 7402 node
+# in the documented layout).
+NODE_PORT_OFFSET = 2
+WILDCARDS = ("0.0.0.0", "::", "")
 
 
 def default_dev_data_dir() -> Path:
@@ -32,6 +36,9 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     listen: str = ""  # gRPC TCP listener, host:port ("" = unix socket only)
     raft_listen: str = ""  # raft host:port
     advertise: str = ""  # gRPC address peers use to reach this node
+    # NodeService over mutual TLS (nodes with a cluster CA); "" = --listen's
+    # port + NODE_PORT_OFFSET (filled by resolved()), none with --dev.
+    node_listen: str = ""
     bootstrap: bool = False
     join: str = ""
     join_token: str = ""
@@ -68,7 +75,7 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         sock = self.socket or (str(Path(data_dir) / "jacod.sock") if self.dev else SYSTEM_SOCKET)
         if self.runtime not in ("process", "docker"):
             raise InvalidArgument(f"runtime: must be process or docker, got {self.runtime!r}")
-        for name in ("listen", "raft_listen", "join", "advertise"):
+        for name in ("listen", "raft_listen", "join", "advertise", "node_listen"):
             value = getattr(self, name)
             if value:
                 check_hostport(value, name)
@@ -102,7 +109,42 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             node_name=self.node_name or socket.gethostname(),
             cert_lifetime=lifetime,
             cert_renew_before=renew_before,
+            node_listen=self._node_listen(),
         )
+
+    def _node_listen(self) -> str:
+        if self.dev:
+            if self.node_listen:
+                raise InvalidArgument(
+                    "node_listen: a --dev node has no cluster CA, so no mutual-TLS node port "
+                    "(its node calls go over --listen)"
+                )
+            return ""
+        if not self.listen:
+            if self.node_listen:
+                raise InvalidArgument("node_listen: needs --listen too (the node's API address)")
+            return ""
+        value = self.node_listen or default_node_listen(self.listen)
+        flag = "--node-listen" if self.node_listen else f"--node-listen (default {value})"
+        host, port = check_hostport(value, "node_listen")
+        for name in ("listen", "raft_listen"):
+            other = getattr(self, name)
+            if port and other and _same_socket((host, port), check_hostport(other, name)):
+                raise InvalidArgument(
+                    f"node_listen: {flag} is the same port as --{name.replace('_', '-')} "
+                    f"{other}; pass --node-listen HOST:PORT with a port of its own"
+                )
+        return value
+
+    def node_address(self) -> str:
+        """The node port as peers dial it: ``node_listen``, its wildcard host
+        replaced by the --advertise (else --listen) host; "" without one."""
+        if not self.node_listen:
+            return ""
+        host, port = check_hostport(self.node_listen, "node_listen")
+        if host in WILDCARDS:
+            host = check_hostport(self.advertise or self.listen, "advertise")[0]
+        return join_hostport(host, port)
 
 
 def seconds(value: float | str, field: str = "duration") -> float:
@@ -128,6 +170,22 @@ def check_hostport(value: str, field: str, also: str = "") -> tuple[str, int]:
             f"{field}: expected HOST:PORT (e.g. 127.0.0.1:7400){also}, got {value!r}"
         )
     return host.strip("[]"), int(port)
+
+
+def join_hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def default_node_listen(listen: str) -> str:
+    """The node port that goes with API address ``listen`` (same host)."""
+    host, port = check_hostport(listen, "listen")
+    if port and port + NODE_PORT_OFFSET > 65535:
+        raise InvalidArgument(f"node_listen: no default above port {port}; pass --node-listen")
+    return join_hostport(host, port + NODE_PORT_OFFSET if port else 0)
+
+
+def _same_socket(a: tuple[str, int], b: tuple[str, int]) -> bool:
+    return a[1] == b[1] and (a[0] == b[0] or a[0] in WILDCARDS or b[0] in WILDCARDS)
 
 
 def load_file(path: str) -> dict[str, object]:

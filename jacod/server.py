@@ -109,6 +109,14 @@ def spawn_pressure(cfg: DaemonConfig, cluster: Cluster, node_name: str) -> None:
         cluster.spawn(Rebalancer(cluster, rcfg).run(), name="rebalance")
 
 
+def _grpc_server(
+    security: Security, options: list[tuple[str, int]] | None = None
+) -> grpc.aio.Server:
+    # Tracing first: its server span encloses authentication and error mapping.
+    interceptors = [*telemetry.server_interceptors(), IdentityInterceptor(security.authenticator)]
+    return grpc.aio.server(interceptors=interceptors, options=options)
+
+
 async def serve(cfg: DaemonConfig) -> None:
     data_dir = Path(cfg.data_dir)
     with data_dir_lock(data_dir):
@@ -156,23 +164,33 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
             lambda ok: telemetry.record_cert_renewal() if ok else None
         )
         security.revocation_observers.append(telemetry.record_token_revocation_propagation)
-    # Tracing first: its server span encloses authentication and error mapping.
-    server = grpc.aio.server(
-        interceptors=[*telemetry.server_interceptors(), IdentityInterceptor(security.authenticator)]
-    )
+    server = _grpc_server(security)
     logs = LogService(cluster, runtime)  # the agent's runtime: one per state dir
+    nodes = NodeService(views, cf, logs)
     control_pb2_grpc.add_ControlServicer_to_server(ControlService(views, cf, logs), server)
-    node_pb2_grpc.add_NodeServiceServicer_to_server(NodeService(views, cf, logs), server)
+    # Here for Join (a joiner has no certificate yet), unix-socket callers and
+    # --dev peers (HMAC); other node calls on TCP are refused with a PKI.
+    node_pb2_grpc.add_NodeServiceServicer_to_server(nodes, server)
     old_umask = os.umask(0o117)
     try:
         server.add_insecure_port(f"unix:{sock_path}")
     finally:
         os.umask(old_umask)
     if cfg.listen:
-        # TLS with the cluster CA (tokens for the control API, node proofs
-        # for the node service); plaintext, serving no tokens, with --dev.
+        # TLS with the cluster CA (tokens for the control API); plaintext,
+        # serving no tokens, with --dev.
         security.add_tcp_port(server, cfg.listen)
-    await server.start()
+    servers = [server]
+    if security.node_listen:
+        # The node port: the node service only, over mutual TLS. Its own
+        # server so that nothing else is ever served there; a port taken by
+        # another process is an error, not shared (SO_REUSEPORT off).
+        node_server = _grpc_server(security, options=[("grpc.so_reuseport", 0)])
+        node_pb2_grpc.add_NodeServiceServicer_to_server(nodes, node_server)
+        security.add_node_port(node_server)
+        servers.append(node_server)
+    for s in servers:
+        await s.start()
     secure_socket(sock_path, cfg.socket_group)
 
     stop = asyncio.Event()
@@ -186,6 +204,7 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
             "cluster_id": cf.cluster_id,
             "socket": str(sock_path),
             "listen": cfg.listen,
+            "node_listen": security.node_listen,
             "tls": security.tls is not None,
             "raft_address": cf.raft_address,
             "runtime": cfg.runtime,
@@ -198,7 +217,7 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
     await stop.wait()
     sdnotify.notify("STOPPING=1")
     log.info("shutting down: finishing in-flight RPCs", extra={"grace_s": cfg.shutdown_grace})
-    await streams.stop(server, cfg.shutdown_grace)
+    await asyncio.gather(*(streams.stop(s, cfg.shutdown_grace) for s in servers))
     await traffic.stop()
     with contextlib.suppress(FileNotFoundError):
         sock_path.unlink()

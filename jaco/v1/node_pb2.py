@@ -26,7 +26,7 @@ from jaco.v1 import control_pb2 as jaco_dot_v1_dot_control__pb2
 from jaco.v1 import entities_pb2 as jaco_dot_v1_dot_entities__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12jaco/v1/node.proto\x12\x07jaco.v1\x1a\x15jaco/v1/control.proto\x1a\x16jaco/v1/entities.proto\"\xcd\x01\n\x0bJoinRequest\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x14\n\x0craft_address\x18\x03 \x01(\t\x12\x12\n\njoin_token\x18\x04 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x05 \x01(\x0c\x12\x30\n\x06labels\x18\x06 \x03(\x0b\x32 .jaco.v1.JoinRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x98\x01\n\x0cJoinResponse\x12\x12\n\ncluster_id\x18\x01 \x01(\t\x12\x1c\n\x05peers\x18\x02 \x03(\x0b\x32\r.jaco.v1.Node\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x03 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x04 \x01(\x0c\x12\x16\n\x0e\x63luster_secret\x18\x05 \x01(\x0c\x12\x15\n\rca_key_sealed\x18\x06 \x01(\x0c\"!\n\x0cLeaveRequest\x12\x11\n\tnode_name\x18\x01 \x01(\t\"\x0f\n\rLeaveResponse\"!\n\x0eProposeRequest\x12\x0f\n\x07\x63ommand\x18\x01 \x01(\x0c\"!\n\x0fProposeResponse\x12\x0e\n\x06result\x18\x01 \x01(\x0c\"\r\n\x0bPingRequest\"R\n\x0cPingResponse\x12\x1b\n\x04node\x18\x01 \x01(\x0b\x32\r.jaco.v1.Node\x12%\n\x07\x63luster\x18\x02 \x01(\x0b\x32\x14.jaco.v1.ClusterInfo2\xa3\x02\n\x0bNodeService\x12\x33\n\x04Join\x12\x14.jaco.v1.JoinRequest\x1a\x15.jaco.v1.JoinResponse\x12\x36\n\x05Leave\x12\x15.jaco.v1.LeaveRequest\x1a\x16.jaco.v1.LeaveResponse\x12<\n\x07Propose\x12\x17.jaco.v1.ProposeRequest\x1a\x18.jaco.v1.ProposeResponse\x12\x34\n\x08NodeLogs\x12\x14.jaco.v1.LogsRequest\x1a\x10.jaco.v1.LogLine0\x01\x12\x33\n\x04Ping\x12\x14.jaco.v1.PingRequest\x1a\x15.jaco.v1.PingResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12jaco/v1/node.proto\x12\x07jaco.v1\x1a\x15jaco/v1/control.proto\x1a\x16jaco/v1/entities.proto\"\xe3\x01\n\x0bJoinRequest\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x14\n\x0craft_address\x18\x03 \x01(\t\x12\x12\n\njoin_token\x18\x04 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x05 \x01(\x0c\x12\x30\n\x06labels\x18\x06 \x03(\x0b\x32 .jaco.v1.JoinRequest.LabelsEntry\x12\x14\n\x0cnode_address\x18\x07 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x98\x01\n\x0cJoinResponse\x12\x12\n\ncluster_id\x18\x01 \x01(\t\x12\x1c\n\x05peers\x18\x02 \x03(\x0b\x32\r.jaco.v1.Node\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x03 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x04 \x01(\x0c\x12\x16\n\x0e\x63luster_secret\x18\x05 \x01(\x0c\x12\x15\n\rca_key_sealed\x18\x06 \x01(\x0c\"!\n\x0cLeaveRequest\x12\x11\n\tnode_name\x18\x01 \x01(\t\"\x0f\n\rLeaveResponse\"!\n\x0eProposeRequest\x12\x0f\n\x07\x63ommand\x18\x01 \x01(\x0c\"!\n\x0fProposeResponse\x12\x0e\n\x06result\x18\x01 \x01(\x0c\"\r\n\x0bPingRequest\"R\n\x0cPingResponse\x12\x1b\n\x04node\x18\x01 \x01(\x0b\x32\r.jaco.v1.Node\x12%\n\x07\x63luster\x18\x02 \x01(\x0b\x32\x14.jaco.v1.ClusterInfo2\xa3\x02\n\x0bNodeService\x12\x33\n\x04Join\x12\x14.jaco.v1.JoinRequest\x1a\x15.jaco.v1.JoinResponse\x12\x36\n\x05Leave\x12\x15.jaco.v1.LeaveRequest\x1a\x16.jaco.v1.LeaveResponse\x12<\n\x07Propose\x12\x17.jaco.v1.ProposeRequest\x1a\x18.jaco.v1.ProposeResponse\x12\x34\n\x08NodeLogs\x12\x14.jaco.v1.LogsRequest\x1a\x10.jaco.v1.LogLine0\x01\x12\x33\n\x04Ping\x12\x14.jaco.v1.PingRequest\x1a\x15.jaco.v1.PingResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,23 +36,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOINREQUEST_LABELSENTRY']._loaded_options = None
   _globals['_JOINREQUEST_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_JOINREQUEST']._serialized_start=79
-  _globals['_JOINREQUEST']._serialized_end=284
-  _globals['_JOINREQUEST_LABELSENTRY']._serialized_start=239
-  _globals['_JOINREQUEST_LABELSENTRY']._serialized_end=284
-  _globals['_JOINRESPONSE']._serialized_start=287
-  _globals['_JOINRESPONSE']._serialized_end=439
-  _globals['_LEAVEREQUEST']._serialized_start=441
-  _globals['_LEAVEREQUEST']._serialized_end=474
-  _globals['_LEAVERESPONSE']._serialized_start=476
-  _globals['_LEAVERESPONSE']._serialized_end=491
-  _globals['_PROPOSEREQUEST']._serialized_start=493
-  _globals['_PROPOSEREQUEST']._serialized_end=526
-  _globals['_PROPOSERESPONSE']._serialized_start=528
-  _globals['_PROPOSERESPONSE']._serialized_end=561
-  _globals['_PINGREQUEST']._serialized_start=563
-  _globals['_PINGREQUEST']._serialized_end=576
-  _globals['_PINGRESPONSE']._serialized_start=578
-  _globals['_PINGRESPONSE']._serialized_end=660
-  _globals['_NODESERVICE']._serialized_start=663
-  _globals['_NODESERVICE']._serialized_end=954
+  _globals['_JOINREQUEST']._serialized_end=306
+  _globals['_JOINREQUEST_LABELSENTRY']._serialized_start=261
+  _globals['_JOINREQUEST_LABELSENTRY']._serialized_end=306
+  _globals['_JOINRESPONSE']._serialized_start=309
+  _globals['_JOINRESPONSE']._serialized_end=461
+  _globals['_LEAVEREQUEST']._serialized_start=463
+  _globals['_LEAVEREQUEST']._serialized_end=496
+  _globals['_LEAVERESPONSE']._serialized_start=498
+  _globals['_LEAVERESPONSE']._serialized_end=513
+  _globals['_PROPOSEREQUEST']._serialized_start=515
+  _globals['_PROPOSEREQUEST']._serialized_end=548
+  _globals['_PROPOSERESPONSE']._serialized_start=550
+  _globals['_PROPOSERESPONSE']._serialized_end=583
+  _globals['_PINGREQUEST']._serialized_start=585
+  _globals['_PINGREQUEST']._serialized_end=598
+  _globals['_PINGRESPONSE']._serialized_start=600
+  _globals['_PINGRESPONSE']._serialized_end=682
+  _globals['_NODESERVICE']._serialized_start=685
+  _globals['_NODESERVICE']._serialized_end=976
 # @@protoc_insertion_point(module_scope)

@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class JoinRequest(_message.Message):
-    __slots__ = ("node_name", "address", "raft_address", "join_token", "csr_pem", "labels")
+    __slots__ = ("node_name", "address", "raft_address", "join_token", "csr_pem", "labels", "node_address")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -23,13 +23,15 @@ class JoinRequest(_message.Message):
     JOIN_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CSR_PEM_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    NODE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     node_name: str
     address: str
     raft_address: str
     join_token: str
     csr_pem: bytes
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, node_name: _Optional[str] = ..., address: _Optional[str] = ..., raft_address: _Optional[str] = ..., join_token: _Optional[str] = ..., csr_pem: _Optional[bytes] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    node_address: str
+    def __init__(self, node_name: _Optional[str] = ..., address: _Optional[str] = ..., raft_address: _Optional[str] = ..., join_token: _Optional[str] = ..., csr_pem: _Optional[bytes] = ..., labels: _Optional[_Mapping[str, str]] = ..., node_address: _Optional[str] = ...) -> None: ...
 
 class JoinResponse(_message.Message):
     __slots__ = ("cluster_id", "peers", "certificate_pem", "ca_pem", "cluster_secret", "ca_key_sealed")

@@ -1,6 +1,8 @@
 """Server interceptor: resolve the caller's identity into a contextvar
-(``jacod/auth/authenticator.py`` decides who it is and what it may call),
-then run the servicer under the error mapping of ``errors.py``."""
+(``jacod/auth/authenticator.py`` decides who it is and what it may call, from
+the metadata, the peer address and the node name of a client certificate the
+TLS handshake verified), then run the servicer under the error mapping of
+``errors.py``."""
 
 from __future__ import annotations
 
@@ -12,8 +14,13 @@ import grpc
 from jacod.api import context, streams
 from jacod.api.errors import wrap_stream, wrap_unary
 from jacod.auth.authenticator import Authenticator  # who may call what: jacod/auth
+from jacod.pki.node import peer_node
 
 __all__ = ["Authenticator", "IdentityInterceptor"]
+
+
+def _peer(ctx: grpc.aio.ServicerContext) -> tuple[str, str]:
+    return ctx.peer(), peer_node(ctx.auth_context())
 
 
 class IdentityInterceptor(grpc.aio.ServerInterceptor):
@@ -36,7 +43,7 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
 
             async def unary(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
                 async def call(req: Any, c: grpc.aio.ServicerContext) -> Any:
-                    context.identity.set(await auth(method, metadata, c.peer()))
+                    context.identity.set(await auth(method, metadata, *_peer(c)))
                     return await handler.unary_unary(req, c)
 
                 with streams.unary_call():  # a graceful stop waits for these only
@@ -51,7 +58,7 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
 
             async def stream(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
                 async def call(req: Any, c: grpc.aio.ServicerContext) -> Any:
-                    context.identity.set(await auth(method, metadata, c.peer()))
+                    context.identity.set(await auth(method, metadata, *_peer(c)))
                     async for item in handler.unary_stream(req, c):
                         yield item
 

@@ -11,7 +11,7 @@ from jaco.v1 import control_pb2, entities_pb2, node_pb2, node_pb2_grpc
 from jacod.api.logs import LogService
 from jacod.api.unimplemented import fill_unimplemented
 from jacod.api.views import Views
-from jacod.cluster import membership, peers
+from jacod.cluster import membership
 from jacod.cluster.clusterfile import ClusterFile
 
 
@@ -39,8 +39,8 @@ class NodeService(node_pb2_grpc.NodeServiceServicer):
                     (n.address for n in s.nodes.values() if n.raft_address == leader), ""
                 )
             )
-            if address:
-                return await peers.join(address, request, timeout=30)
+            if address:  # over the leader's node port (mutual TLS), like any node call
+                return await self._cluster.peers.join(address, request, timeout=30)
         return await membership.admit(self._cluster, self._cf, request)
 
     async def Propose(

@@ -1,10 +1,13 @@
 """Who is calling, per RPC: the identity the interceptor puts in the contextvar.
 
 - Unix socket: ``local``, with admin rights (the socket's mode is the gate).
-- NodeService over TCP: ``system``, if the caller proves membership: the
-  ``x-jaco-peer`` HMAC under the cluster secret (``cluster/peers.py``) and,
-  on a TLS node, a certificate of the cluster CA (``pki/node.py``). Join is
-  checked by its servicer against the join token.
+- NodeService over TCP: ``system``. On a node with a PKI only on the node
+  port, whose mutual-TLS handshake verified the caller's node certificate
+  (``peer_node``, from grpc's auth context); on the API port it is refused,
+  whatever the metadata says. Without a PKI (``--dev``) the caller proves
+  membership with the ``x-jaco-peer`` HMAC under the cluster secret
+  (``cluster/peers.py``). ``Join`` is open on both ports: its servicer checks
+  the join token (a joiner has no certificate yet).
 - Control over TCP: a bearer token (``auth/tokens.py``) looked up in this
   node's state on every call, so a revocation applies here the moment this
   node applies it; then the method's role (``auth/roles.py``). Over a
@@ -36,6 +39,14 @@ PLAINTEXT = (
 )
 
 
+def node_port_only(method: str, node_address: str) -> str:
+    where = node_address or "--node-listen"
+    return (
+        f"{method.rsplit('/', 1)[-1]} is a node-to-node call: this node takes those only on its "
+        f"node port ({where}) over mutual TLS with a node certificate of this cluster"
+    )
+
+
 class DenialSink(Protocol):
     def record(
         self, *, method: str, reason: str, peer: str, token_id: str = "", identity: str = ""
@@ -52,31 +63,38 @@ class Authenticator:
         denials: DenialSink | None = None,
         clock: Callable[[], int] = time.time_ns,
         catching_up: Callable[[], bool] = lambda: False,
+        node_address: str = "",
     ):
         self._catching_up = catching_up
+        self._node_address = node_address  # the node port, named in refusals
         self._secret = secret
         self._lookup = lookup
         self._tls = tls
         self._denials = denials
         self._clock = clock
 
-    async def __call__(self, method: str, metadata: dict[str, str], peer: str) -> str:
+    async def __call__(
+        self, method: str, metadata: dict[str, str], peer: str, peer_node: str = ""
+    ) -> str:
+        """``peer_node``: the caller's node name from a certificate the TLS
+        handshake verified ("" unless the call came in on the node port)."""
         if peer.startswith("unix:"):
             return "local"
         if method == JOIN:
             return "system"
         if method.startswith(NODE_SERVICE):
-            self._node(method, metadata)
+            if not peer_node:
+                self._node(method, metadata, peer)
             return "system"
         return self._control(method, metadata, peer)
 
-    def _node(self, method: str, metadata: dict[str, str]) -> None:
+    def _node(self, method: str, metadata: dict[str, str], peer: str) -> None:
+        if self._tls is not None:
+            self._deny(method, peer, "node_call_on_api_port")
+            raise errors.Unauthenticated(node_port_only(method, self._node_address))
         if not self._secret:
             raise errors.Unauthenticated("this node is not part of a cluster yet")
-        value = metadata.get(peers.HEADER, "")
-        node = peers.verify(self._secret, value, method)
-        if self._tls is not None:
-            self._tls.verify_peer(metadata, value, node, method)
+        peers.verify(self._secret, metadata.get(peers.HEADER, ""), method)
 
     def _control(self, method: str, metadata: dict[str, str], peer: str) -> str:
         if self._tls is None or self._lookup is None:

@@ -1,7 +1,9 @@
 """The daemon's security pieces, built once in ``server.py``:
 
 - ``tls``: this node's ``NodeTLS`` from ``<data_dir>/pki`` (None without a
-  PKI, i.e. ``--dev``), installed for peer calls and forwarded joins;
+  PKI, i.e. ``--dev``), installed for peer calls and joins;
+- the TCP listeners: the API port (``add_tcp_port``) and, with a PKI, the
+  mutual-TLS node port (``add_node_port``, ``node_listen``);
 - ``authenticator``: what the identity interceptor calls on every RPC;
 - the ``auth_denied`` recorder, the revocation watch and the certificate
   renewer, as tasks owned by the cluster;
@@ -39,18 +41,26 @@ class Security:
         self.tls = load_tls(cfg, cf)
         cluster.peers.tls = self.tls
         pki.install(self.tls)
+        # The node port exists with a PKI only: without one (--dev) node calls
+        # go over the API port with the HMAC.
+        self.node_listen = cfg.node_listen if self.tls is not None else ""
+        self.node_address = cfg.node_address() if self.tls is not None else ""
         self.denials = DenialRecorder(cluster)
         self.revocations = RevocationWatch(cluster)
         self.authenticator = Authenticator(
-            cf.secret, lookup=self._lookup, tls=self.tls, denials=self.denials,
+            cf.secret,
+            lookup=self._lookup,
+            tls=self.tls,
+            denials=self.denials,
             catching_up=cluster.catching_up,
+            node_address=self.node_address,
         )
         self.renewer: Renewer | None = None
         if self.tls is not None:
             self.renewer = Renewer(
                 cluster,
                 self.tls,
-                issue.node_hosts(cfg.listen, cfg.advertise),
+                issue.node_hosts(cfg.listen, cfg.advertise, self.node_address),
                 self.tls.lifetime,
                 dt.timedelta(seconds=seconds(cfg.cert_renew_before)),
             )
@@ -73,12 +83,34 @@ class Security:
 
     def add_tcp_port(self, server: grpc.aio.Server, listen: str) -> None:
         """TLS only on a node with a PKI; plaintext (no tokens) on a --dev node."""
-        if self.tls is not None:
-            port = server.add_secure_port(listen, self.tls.server_credentials())
+        creds = self.tls.server_credentials() if self.tls is not None else None
+        bind(server, listen, creds, "listen")
+
+    def add_node_port(self, server: grpc.aio.Server) -> None:
+        """Mutual TLS: a handshake without a certificate of the cluster CA fails."""
+        assert self.tls is not None and self.node_listen
+        bind(server, self.node_listen, self.tls.node_server_credentials(), "node_listen",
+             hint="; pass --node-listen HOST:PORT with a free port")  # fmt: skip
+
+
+def bind(
+    server: grpc.aio.Server,
+    address: str,
+    creds: grpc.ServerCredentials | None,
+    field: str,
+    hint: str = "",
+) -> None:
+    try:
+        if creds is not None:
+            port = server.add_secure_port(address, creds)
         else:
-            port = server.add_insecure_port(listen)
-        if port == 0:
-            raise errors.FailedPrecondition(f"cannot listen on {listen}: address in use?")
+            port = server.add_insecure_port(address)
+    except RuntimeError:  # grpc >= 1.5x raises where older versions returned 0
+        port = 0
+    if port == 0:
+        raise errors.FailedPrecondition(
+            f"{field}: cannot listen on {address}: address in use?{hint}"
+        )
 
 
 def load_tls(cfg: DaemonConfig, cf: ClusterFile) -> NodeTLS | None:
@@ -86,7 +118,8 @@ def load_tls(cfg: DaemonConfig, cf: ClusterFile) -> NodeTLS | None:
     if not files.exists(directory):
         if not cfg.dev and cfg.listen:
             log.warning(
-                "no PKI in this data dir: the TCP listener is plaintext and serves no tokens",
+                "no PKI in this data dir: the TCP listener is plaintext and serves no tokens; "
+                "node calls go over it (no node port)",
                 extra={"dir": str(directory)},
             )
         return None

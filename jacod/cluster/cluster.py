@@ -19,7 +19,7 @@ import grpc
 import msgspec
 from pysyncobj import FAIL_REASON, SyncObj
 
-from jacod import errors
+from jacod import config, errors
 from jacod.cluster import raft
 from jacod.cluster.bus import Applied, EventBus, LeaderChanged
 from jacod.cluster.peers import Peers
@@ -65,7 +65,7 @@ class Cluster:
         self.raft_address = raft_address
         self.bus = EventBus()
         self.fsm = raft.StateMachine(self._applied_on_raft_thread)
-        self.peers = Peers(node_name, secret)
+        self.peers = Peers(node_name, secret, locate=self.node_address_of)
         self.sync: SyncObj | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_leader: str | None = None
@@ -152,6 +152,15 @@ class Cluster:
         return self.read(
             lambda s: next((n.name for n in s.nodes.values() if n.raft_address == addr), addr)
         )
+
+    def node_address_of(self, address: str) -> str:
+        """The node port (mutual TLS) of the member whose API address is ``address``."""
+        recorded = self.read(
+            lambda s: next((n.node_address for n in s.nodes.values() if n.address == address), "")
+        )
+        # Not recorded: a node that joined before node ports were advertised
+        # listens on the default one.
+        return recorded or config.default_node_listen(address)
 
     def _leader_grpc_address(self, raft_addr: str) -> str:
         addr = self.read(

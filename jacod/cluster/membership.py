@@ -9,7 +9,9 @@ just resume from ``cluster.json``.
 PKI (``jacod/pki``): ``--bootstrap`` also makes the cluster CA and this node's
 certificate in ``<data_dir>/pki``; a joiner sends a CSR and gets its
 certificate, the CA and the sealed CA key back. ``--dev`` makes none (its TCP
-listener, if any, stays plaintext and serves no tokens).
+listener, if any, stays plaintext and serves no tokens). With a PKI each node
+records its node port (``Node.node_address``, mutual TLS) when it bootstraps
+or joins; peers call it there.
 """
 
 from __future__ import annotations
@@ -75,8 +77,9 @@ async def join_cluster(cfg: DaemonConfig) -> ClusterFile:
         join_token=cfg.join_token,
         labels=cfg.labels,
     )
-    if ca_pem is not None:
-        hosts = issue.node_hosts(cfg.listen, cfg.advertise)
+    if ca_pem is not None:  # a cluster with a PKI: this node will have a node port
+        request.node_address = cfg.node_address()
+        hosts = issue.node_hosts(cfg.listen, cfg.advertise, request.node_address)
         request.csr_pem = issue.joiner_csr(pki_dir, cfg.node_name, hosts)
     log.info("joining cluster", extra={"via": cfg.join, "node": cfg.node_name})
     import grpc
@@ -124,7 +127,7 @@ def _create_pki(cf: ClusterFile, cfg: DaemonConfig) -> None:
         files.pki_dir(cfg.data_dir),
         cf.cluster_id,
         cf.node_name,
-        issue.node_hosts(cfg.listen, cfg.advertise),
+        issue.node_hosts(cfg.listen, cfg.advertise, cfg.node_address()),
         dt.timedelta(seconds=seconds(cfg.cert_lifetime)),
     )
     log.info(
@@ -143,6 +146,7 @@ def _self_join(cf: ClusterFile, cfg: DaemonConfig) -> NodeJoin:
         raft_address=cf.raft_address,
         labels=cfg.labels,
         runtime=cfg.runtime,
+        node_address=cfg.node_address(),  # "" with --dev (no PKI, no node port)
     )
 
 
@@ -204,6 +208,7 @@ async def _ensure_bootstrapped(
                 raft_address=cf.raft_address,
                 labels=cfg.labels,
                 runtime=cfg.runtime,
+                node_address=cfg.node_address(),
             )
         )
         log.info("cluster bootstrapped", extra={"cluster_id": cf.cluster_id})
@@ -262,6 +267,7 @@ async def admit(
             address=req.address,
             raft_address=req.raft_address,
             labels=dict(req.labels),
+            node_address=req.node_address,
         )
     )
     await cluster.membership("add", req.raft_address, wait=False)

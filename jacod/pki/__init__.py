@@ -4,9 +4,9 @@
 bootstrap, join and renewal signing; ``node`` the in-memory identity
 (``NodeTLS``) and ``renewal`` the loop that keeps it valid.
 
-The running daemon installs its ``NodeTLS`` here (``install``) so the few
-places that dial a peer without a ``Peers`` at hand (a forwarded join) use
-the same trust.
+The running daemon installs its ``NodeTLS`` here (``install``) for the places
+that need this node's PKI without a ``Peers`` at hand (admitting a joiner,
+making a join token).
 """
 
 from __future__ import annotations

@@ -1,39 +1,43 @@
-"""This node's TLS identity in memory: credentials for the listener and for
-calls to peers, hot-swapped on renewal, and the proof a node attaches to its
-node-service calls.
+"""This node's TLS identity in memory: credentials for its two TCP listeners
+and for its calls to peers, hot-swapped on renewal.
 
-Why a proof in metadata and not a client certificate: grpc's Python API can
-either not ask for a client certificate or require one on a listener, never
-"verify one if offered". The one TCP listener serves both `jaco` (bearer
-tokens, no certificate) and peers, so it cannot require one. A node therefore
-proves its certificate over the (server-authenticated) TLS channel: it sends
-its certificate and an ECDSA signature, made with its key, over the
-``x-jaco-peer`` HMAC value and the method (``peer_metadata``); the receiver
-checks that the CA issued the certificate, that it is valid now, that it
-names the node the HMAC names, and the signature (``verify_peer``).
+- The API port (``--listen``): TLS, server-authenticated only (``jaco``
+  presents a bearer token, not a certificate).
+- The node port (``--node-listen``): mutual TLS. The handshake requires a
+  client certificate issued by the cluster CA; the caller's node name is its
+  ``CN=node:<name>`` (``peer_node`` reads it from grpc's auth context).
+- Calls to peers present this node's certificate (``client_credentials``).
+
+A renewal (``replace_cert``) bumps ``generation``: both listeners serve the
+new certificate from their next handshake (grpc's dynamic credentials ask
+``_fetcher`` before each one); ``Peers`` opens new channels with the new
+client certificate, since a channel's credentials are fixed at creation.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import threading
-from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import grpc
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from jacod.errors import Unauthenticated
 from jacod.pki import certs, files
 
-CERT_HEADER = "x-jaco-peer-cert"
-SIG_HEADER = "x-jaco-peer-sig"
-_SIG = ec.ECDSA(hashes.SHA256())
 DEFAULT_LIFETIME = dt.timedelta(days=90)
+Fetch = Callable[[], "grpc.ServerCertificateConfiguration | None"]
+CN_KEY = "x509_common_name"
+
+
+def peer_node(auth_context: Mapping[str, Sequence[bytes]]) -> str:
+    """The node name of a caller whose certificate the handshake verified
+    (``""``: no verified client certificate, or not a node's)."""
+    for cn in auth_context.get(CN_KEY, ()):
+        name = cn.decode(errors="replace")
+        if name.startswith(certs.NODE_PREFIX) and len(name) > len(certs.NODE_PREFIX):
+            return name[len(certs.NODE_PREFIX) :]
+    return ""
 
 
 class NodeTLS:
@@ -47,8 +51,6 @@ class NodeTLS:
         self._key_pem = key_pem
         self._lock = threading.Lock()
         self.generation = 0
-        self._served = -1
-        self._verified: OrderedDict[bytes, x509.Certificate] = OrderedDict()
         # Lifetime of certificates this node signs (its renewals, joiners');
         # the daemon sets it from --cert-lifetime.
         self.lifetime = DEFAULT_LIFETIME
@@ -71,10 +73,8 @@ class NodeTLS:
         certs.verify_issued_by(cert, self.ca_cert)
         if cert.public_key() != self._key.public_key():
             raise certs.PKIError("node.crt is not for node.key")
-        der = cert.public_bytes(serialization.Encoding.DER)
         with self._lock:
             self.cert_pem, self.cert = cert_pem, cert
-            self._cert_b64 = base64.b64encode(der).decode()
             self.generation += 1
 
     def replace_cert(self, cert_pem: bytes) -> None:
@@ -92,80 +92,41 @@ class NodeTLS:
             [(self._key_pem, self.cert_pem)], root_certificates=self.ca_pem
         )
 
-    def _fetch(self) -> grpc.ServerCertificateConfiguration | None:
-        # Called by grpc before each handshake (on its own thread): cheap when
-        # nothing changed, a new configuration right after a renewal.
+    def _fetcher(self) -> tuple[grpc.ServerCertificateConfiguration, Fetch]:
+        """The current configuration, and what grpc calls before each handshake
+        (on its own thread): None while nothing changed, the new configuration
+        once after a renewal. One per listener: each tracks what it serves."""
         with self._lock:
-            if self._served == self.generation:
-                return None
-            self._served = self.generation
-            return self._config()
+            served = [self.generation]
+            initial = self._config()
+
+        def fetch() -> grpc.ServerCertificateConfiguration | None:
+            with self._lock:
+                if served[0] == self.generation:
+                    return None
+                served[0] = self.generation
+                return self._config()
+
+        return initial, fetch
 
     def server_credentials(self) -> grpc.ServerCredentials:
+        """The API port: TLS, no client certificate asked for."""
+        return grpc.dynamic_ssl_server_credentials(*self._fetcher())
+
+    def node_server_credentials(self) -> grpc.ServerCredentials:
+        """The node port: the handshake fails without a client certificate of the cluster CA."""
+        initial, fetch = self._fetcher()
+        return grpc.dynamic_ssl_server_credentials(
+            initial, fetch, require_client_authentication=True
+        )
+
+    def client_credentials(self) -> tuple[grpc.ChannelCredentials, int]:
+        """For calls to peers' node ports: trust the cluster CA only, present
+        this node's certificate. With the generation they were made for."""
         with self._lock:
-            self._served = self.generation
-            initial = self._config()
-        return grpc.dynamic_ssl_server_credentials(initial, self._fetch)
-
-    def channel_credentials(self) -> grpc.ChannelCredentials:
-        """For calls to peers: trust the cluster CA only."""
-        return grpc.ssl_channel_credentials(root_certificates=self.ca_pem)
-
-    # -- the peer proof -------------------------------------------------------------
-
-    def peer_metadata(self, hmac_value: str, method: str) -> tuple[tuple[str, str], ...]:
-        sig = self._key.sign(_message(hmac_value, method), _SIG)
-        with self._lock:
-            cert_b64 = self._cert_b64
-        return ((CERT_HEADER, cert_b64), (SIG_HEADER, base64.b64encode(sig).decode()))
-
-    def verify_peer(
-        self, metadata: dict[str, str], hmac_value: str, node: str, method: str,
-        now: dt.datetime | None = None,
-    ) -> None:  # fmt: skip
-        """Unauthenticated unless the caller proved a certificate of this
-        cluster's CA for ``node`` (the name its HMAC carries)."""
-        cert_b64, sig_b64 = metadata.get(CERT_HEADER, ""), metadata.get(SIG_HEADER, "")
-        if not cert_b64 or not sig_b64:
-            raise Unauthenticated("node calls need the calling node's certificate")
-        try:
-            der, sig = base64.b64decode(cert_b64), base64.b64decode(sig_b64)
-        except ValueError:
-            raise Unauthenticated("malformed node certificate proof") from None
-        cert = self._verified_cert(der)
-        now = now or dt.datetime.now(dt.UTC)
-        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-            raise Unauthenticated("the calling node's certificate is expired or not yet valid")
-        if certs.node_name_of(cert) != node:
-            raise Unauthenticated("the calling node's certificate names another node")
-        public = cert.public_key()
-        if not isinstance(public, ec.EllipticCurvePublicKey):
-            raise Unauthenticated("the calling node's certificate has an unexpected key type")
-        try:
-            public.verify(sig, _message(hmac_value, method), _SIG)
-        except InvalidSignature:
-            raise Unauthenticated("the calling node's certificate proof does not verify") from None
-
-    def _verified_cert(self, der: bytes) -> x509.Certificate:
-        with self._lock:
-            cached = self._verified.get(der)
-            if cached is not None:
-                self._verified.move_to_end(der)
-                return cached
-        try:
-            cert = x509.load_der_x509_certificate(der)
-        except ValueError:
-            raise Unauthenticated("malformed node certificate") from None
-        try:
-            certs.verify_issued_by(cert, self.ca_cert)
-        except certs.PKIError:
-            raise Unauthenticated("the calling node's certificate is not of this cluster") from None
-        with self._lock:
-            self._verified[der] = cert
-            while len(self._verified) > 64:
-                self._verified.popitem(last=False)
-        return cert
-
-
-def _message(hmac_value: str, method: str) -> bytes:
-    return f"jaco-peer-proof\n{hmac_value}\n{method}".encode()
+            creds = grpc.ssl_channel_credentials(
+                root_certificates=self.ca_pem,
+                private_key=self._key_pem,
+                certificate_chain=self.cert_pem,
+            )
+            return creds, self.generation

@@ -78,6 +78,7 @@ def bootstrap(state: State, cmd: Bootstrap) -> Outcome:
         labels=dict(cmd.labels),
         runtime=cmd.runtime,
         joined_at_ns=cmd.ts_ns,
+        node_address=cmd.node_address,
     )
     return _add_node(state, cmd, node, bootstrap=True)
 
@@ -104,6 +105,7 @@ def node_join(state: State, cmd: NodeJoin) -> Outcome:
         labels=dict(cmd.labels),
         runtime=cmd.runtime,
         joined_at_ns=cmd.ts_ns,
+        node_address=cmd.node_address,
     )
     return _add_node(state, cmd, node, bootstrap=False)
 

@@ -51,8 +51,10 @@ def auth(store: dict[str, Token], tls: NodeTLS | None, sink: Sink) -> Authentica
     return Authenticator(SECRET, lookup=store.get, tls=tls, denials=sink, clock=lambda: NOW)
 
 
-def call(a: Authenticator, method: str, md: dict[str, str], peer: str = PEER) -> str:
-    return asyncio.run(a(method, md, peer))
+def call(
+    a: Authenticator, method: str, md: dict[str, str], peer: str = PEER, peer_node: str = ""
+) -> str:
+    return asyncio.run(a(method, md, peer, peer_node))
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -133,19 +135,46 @@ def test_unknown_control_method_is_refused_even_to_admins(tls: NodeTLS) -> None:
         call(auth({tok.id: tok}, tls, Sink()), "/jaco.v1.Control/Shutdown", bearer(good))
 
 
-def test_node_service_needs_hmac_and_certificate_proof(tls: NodeTLS) -> None:
-    a = auth({}, tls, Sink())
+NODE_METHODS = ["/jaco.v1.NodeService/Propose", "/jaco.v1.NodeService/Ping",
+                "/jaco.v1.NodeService/NodeLogs"]  # fmt: skip
+
+
+@pytest.mark.parametrize("method", NODE_METHODS)
+def test_with_a_pki_node_calls_need_the_node_ports_verified_certificate(
+    tls: NodeTLS, method: str
+) -> None:
+    sink = Sink()
+    a = Authenticator(SECRET, lookup={}.get, tls=tls, denials=sink, node_address="10.0.0.1:7402")
+    # The node port: the handshake verified a node certificate of the cluster CA.
+    assert call(a, method, {}, peer_node="b") == "system"
+    # The API port: a valid HMAC (what a --dev peer sends) proves nothing here.
+    hmac_md = {peers.HEADER: peers.sign(SECRET, "b", method)}
+    with pytest.raises(errors.Unauthenticated, match=r"only on its node port \(10.0.0.1:7402\)"):
+        call(a, method, hmac_md)
+    assert [d["reason"] for d in sink.denials] == ["node_call_on_api_port"]
+    assert SECRET not in str(sink.denials)
+    # Join stays open on the API port: its servicer checks the join token.
+    assert call(a, "/jaco.v1.NodeService/Join", {}) == "system"
+    assert call(a, method, {}, peer="unix:/run/jaco/jacod.sock") == "local"
+
+
+def test_without_a_pki_node_calls_prove_the_cluster_secret() -> None:
+    a = auth({}, None, Sink())
     method = "/jaco.v1.NodeService/Propose"
     value = peers.sign(SECRET, "a", method)
-    proof = dict(tls.peer_metadata(value, method))
-    assert call(a, method, {peers.HEADER: value, **proof}) == "system"
-    with pytest.raises(errors.Unauthenticated, match="certificate"):
-        call(a, method, {peers.HEADER: value})
+    assert call(a, method, {peers.HEADER: value}) == "system"
     with pytest.raises(errors.Unauthenticated, match="rejected"):
-        call(a, method, {peers.HEADER: peers.sign("ef" * 32, "a", method), **proof})
-    assert call(a, "/jaco.v1.NodeService/Join", {}) == "system"  # the servicer checks the token
-    # Without a PKI (--dev) the HMAC alone, as before.
-    assert call(auth({}, None, Sink()), method, {peers.HEADER: value}) == "system"
+        call(a, method, {peers.HEADER: peers.sign("ef" * 32, "a", method)})
+    with pytest.raises(errors.Unauthenticated, match="rejected"):
+        call(a, "/jaco.v1.NodeService/Ping", {peers.HEADER: value})  # signed for another method
+    with pytest.raises(errors.Unauthenticated, match="malformed"):
+        call(a, method, {})
+    assert call(a, "/jaco.v1.NodeService/Join", {}) == "system"
+
+
+def test_a_certificate_does_not_stand_in_for_a_token(tls: NodeTLS) -> None:
+    with pytest.raises(errors.Unauthenticated, match="needs a token"):
+        call(auth({}, tls, Sink()), "/jaco.v1.Control/GetStatus", {}, peer_node="b")
 
 
 class FakeCluster:

@@ -127,6 +127,7 @@ class Node:
         self.socket = base / f"{name}.sock"
         self.port = unique_port()
         self.raft_port = unique_port()
+        self.node_port = unique_port()  # node-to-node, mutual TLS (--node-listen)
         self.ingress_port = unique_port()
         self.dns_port = unique_port()
         self.stderr_path = base / f"{name}.stderr"
@@ -141,6 +142,10 @@ class Node:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def node_address(self) -> str:
+        return f"127.0.0.1:{self.node_port}"
 
     @property
     def raft_address(self) -> str:
@@ -169,6 +174,8 @@ class Node:
             self.address,
             "--raft-listen",
             self.raft_address,
+            # a --dev node has no PKI, so no node port
+            *(() if "--dev" in extra else ("--node-listen", self.node_address)),
             "--ingress-listen",
             f"127.0.0.1:{self.ingress_port}",
             "--dns-listen",

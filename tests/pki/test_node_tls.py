@@ -19,7 +19,7 @@ from cryptography import x509
 
 from jaco.v1 import control_pb2, control_pb2_grpc
 from jacod import errors
-from jacod.cluster import jointoken, peers
+from jacod.cluster import jointoken
 from jacod.pki import certs, files, issue, jointrust
 from jacod.pki.node import NodeTLS
 from jacod.pki.renewal import Renewer
@@ -90,27 +90,6 @@ def test_join_token_carries_the_ca(tmp_path: Path) -> None:
     swapped = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     with pytest.raises(errors.Unauthenticated, match="not valid for this cluster"):
         jointoken.verify(f"{prefix}.{swapped}.{mac}", secret, "cid", 0)
-
-
-def test_peer_proof(tmp_path: Path) -> None:
-    a = NodeTLS.load(make_pki(tmp_path, "a"), "a")
-    value = peers.sign("ab" * 32, "a", "/jaco.v1.NodeService/Ping")
-    md = dict(a.peer_metadata(value, "/jaco.v1.NodeService/Ping"))
-    a.verify_peer(md, value, "a", "/jaco.v1.NodeService/Ping")
-    with pytest.raises(errors.Unauthenticated, match="names another node"):
-        a.verify_peer(md, value, "b", "/jaco.v1.NodeService/Ping")
-    with pytest.raises(errors.Unauthenticated, match="does not verify"):
-        a.verify_peer(md, value, "a", "/jaco.v1.NodeService/Propose")
-    with pytest.raises(errors.Unauthenticated, match="expired"):
-        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-        a.verify_peer(md, value, "a", "/jaco.v1.NodeService/Ping", now=later)
-    with pytest.raises(errors.Unauthenticated, match="need the calling node.s certificate"):
-        a.verify_peer({}, value, "a", "/jaco.v1.NodeService/Ping")
-    # A node of another cluster, same name: its CA is not ours.
-    other = NodeTLS.load(make_pki(tmp_path / "x", "a"), "a")
-    foreign = dict(other.peer_metadata(value, "/jaco.v1.NodeService/Ping"))
-    with pytest.raises(errors.Unauthenticated, match="not of this cluster"):
-        a.verify_peer(foreign, value, "a", "/jaco.v1.NodeService/Ping")
 
 
 class Status(control_pb2_grpc.ControlServicer):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import msgspec
 import pytest
 
 from jacod.state import (
     AuditType,
     Command,
+    NodeJoin,
     NodeLeave,
     Pressure,
     RejectCode,
@@ -16,7 +18,10 @@ from jacod.state import (
     ReplicaStatus,
     State,
     StatusApplied,
+    decode_command,
     dump_state,
+    encode_command,
+    load_state,
 )
 
 from .helpers import (
@@ -58,6 +63,27 @@ def test_bootstrap_names_the_cluster_and_adds_the_first_node() -> None:
         "runtime": "process",
         "bootstrap": True,
     }
+
+
+def test_the_node_port_is_recorded_and_older_records_decode_without_it() -> None:
+    state = State()
+    must(state, bootstrap_cmd(node_address="10.0.0.1:7002"))
+    must(state, join_cmd("n2", node_address="10.0.0.2:7002"))
+    # A NodeJoin from before node ports were advertised (still in raft logs).
+    raw = msgspec.msgpack.decode(encode_command(join_cmd("n3", node_address="x:1")))
+    del raw["node_address"]
+    old_join = decode_command(msgspec.msgpack.encode(raw))
+    assert isinstance(old_join, NodeJoin) and old_join.node_address == ""
+    must(state, old_join)
+    recorded = {n.name: n.node_address for n in state.nodes.values()}
+    assert recorded == {"n1": "10.0.0.1:7002", "n2": "10.0.0.2:7002", "n3": ""}
+    # A snapshot written before the field existed loads with "" (peers then
+    # assume the default node port).
+    snap = msgspec.msgpack.decode(dump_state(state))
+    for n in snap["state"]["nodes"].values():
+        del n["node_address"]
+    loaded = load_state(msgspec.msgpack.encode(snap))
+    assert {n.name: n.node_address for n in loaded.nodes.values()} == dict.fromkeys(recorded, "")
 
 
 def test_commands_before_bootstrap_are_refused() -> None:
