@@ -17,8 +17,8 @@ examples:
 
   # a three-node cluster (ports: 7400 API, 7401 raft, 7402 node-to-node mutual TLS)
   jacod --bootstrap --node-name a --listen 10.0.0.1:7400 --raft-listen 10.0.0.1:7401
-  jaco node join-token                # on a, prints TOKEN
-  jacod --join 10.0.0.1:7400 --join-token TOKEN --node-name b \
+  jaco node join-token > token.txt    # on a; copy it to b (it is a secret)
+  jacod --join 10.0.0.1:7400 --join-token-file token.txt --node-name b \
         --listen 10.0.0.2:7400 --raft-listen 10.0.0.2:7401
 
 logging: under systemd (INVOCATION_ID set) logs go to journald when its socket is
@@ -70,8 +70,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", action="store_true", default=None, help="create a new cluster")
     p.add_argument("--join", metavar="HOST:PORT", help="join the cluster of the node at HOST:PORT")
     p.add_argument(
-        "--join-token", metavar="TOKEN", help="from `jaco node join-token` (needed with --join)"
-    )
+        "--join-token-file", metavar="FILE",
+        help="file holding the token from `jaco node join-token` (needed with --join; "
+             "or env JACO_JOIN_TOKEN)",
+    )  # fmt: skip
+    p.add_argument(
+        "--join-token", metavar="TOKEN",
+        help="the token itself: visible in `ps` and the journal; prefer --join-token-file",
+    )  # fmt: skip
     p.add_argument(
         "--restore",
         metavar="FILE",
@@ -178,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
 
     ns = parser().parse_args(argv)
     flags = {k: v for k, v in vars(ns).items() if k != "config"}
+    if ns.join_token is None and ns.join_token_file is None and os.environ.get("JACO_JOIN_TOKEN"):
+        flags["join_token"] = os.environ["JACO_JOIN_TOKEN"]
     try:
         file_values = config.load_file(ns.config) if ns.config else {}
         default_level = logging.INFO
@@ -191,6 +199,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"jacod: error: {exc}", file=sys.stderr)
         sys.exit(2)
     obslog.setup_daemon(level, cfg.log_format)
+    if ns.join_token is not None:
+        obslog.get_logger("daemon").warning(
+            "--join-token puts the token in the process list and the journal (_CMDLINE) "
+            "while it is valid; use --join-token-file or JACO_JOIN_TOKEN"
+        )
     # grpc's C core prints INFO lines of its own on stderr (a refused TLS
     # handshake, for one) that are not our log records; keep its errors only.
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")

@@ -42,6 +42,7 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     bootstrap: bool = False
     join: str = ""
     join_token: str = ""
+    join_token_file: str = ""  # read at start; keeps the token out of `ps` and the journal
     restore: str = ""  # backup file to start a new cluster from (with bootstrap)
     backup_interval: float = 0  # seconds between periodic backups on the leader; 0 = off
     backup_keep: int = 24
@@ -85,7 +86,12 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
                 check_hostport(value, name, also=' or "off"')
         for name in ("ingress_connect_timeout", "ingress_timeout"):
             seconds(getattr(self, name), name)
-        if self.join and not self.join_token:
+        join_token = self.join_token
+        if self.join_token_file:
+            if join_token:
+                raise InvalidArgument("join_token_file: give either a token or a token file")
+            join_token = read_secret(self.join_token_file, "join_token_file")
+        if self.join and not join_token:
             raise InvalidArgument(
                 "join_token: required with --join (get one with `jaco node join-token`)"
             )
@@ -104,6 +110,7 @@ class DaemonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             )
         return msgspec.structs.replace(
             self,
+            join_token=join_token,
             data_dir=data_dir,
             socket=sock,
             node_name=self.node_name or socket.gethostname(),
@@ -161,6 +168,20 @@ def seconds(value: float | str, field: str = "duration") -> float:
     if result <= 0:
         raise InvalidArgument(f"{field}: must be positive, got {value!r}")
     return result
+
+
+def read_secret(path: str, field: str) -> str:
+    """The first line of ``path`` (a token file); the error never shows the content."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            value = fh.readline().strip()
+    except OSError as exc:
+        raise InvalidArgument(f"{field}: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"{field}: {path} is not a text file") from None
+    if not value:
+        raise InvalidArgument(f"{field}: {path} is empty")
+    return value
 
 
 def check_hostport(value: str, field: str, also: str = "") -> tuple[str, int]:

@@ -182,6 +182,58 @@ def test_dns_listen_must_be_an_ip(tmpdir_short: Path) -> None:
     assert "dns_listen" in err and "must be an IP" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("setup", "needle"),
+    [
+        (lambda d: None, "join_token_file: cannot read"),
+        (lambda d: (d / "tok").write_text("\n"), "join_token_file:"),
+    ],
+    ids=["missing", "empty"],
+)
+def test_bad_join_token_file_exits_2_naming_it(
+    tmpdir_short: Path, setup: Callable[[Path], object], needle: str
+) -> None:
+    setup(tmpdir_short)
+    rc, _, err = run_jacod("--data-dir", str(tmpdir_short / "d"), "--join", "127.0.0.1:1",
+                           "--join-token-file", str(tmpdir_short / "tok"))  # fmt: skip
+    assert rc == 2, err
+    assert needle in error_line(err)
+
+
+def test_join_token_file_and_token_together_exit_2(tmpdir_short: Path) -> None:
+    (tmpdir_short / "tok").write_text("jt1.SECRETSECRET\n")
+    rc, _, err = run_jacod("--data-dir", str(tmpdir_short / "d"), "--join", "127.0.0.1:1",
+                           "--join-token-file", str(tmpdir_short / "tok"),
+                           "--join-token", "jt1.OTHER")  # fmt: skip
+    assert rc == 2, err
+    assert "either a token or a token file" in error_line(err)
+    assert "SECRETSECRET" not in err and "OTHER" not in err
+
+
+def test_join_token_from_the_environment_counts(tmpdir_short: Path) -> None:
+    # No token anywhere: refused before anything starts. With JACO_JOIN_TOKEN
+    # the token is used (and found malformed), never echoed.
+    args = ["--data-dir", str(tmpdir_short / "d"), "--join", "127.0.0.1:1",
+            "--listen", "127.0.0.1:0", "--raft-listen", "127.0.0.1:0",
+            "--ingress-listen", "off", "--dns-listen", "off"]  # fmt: skip
+    rc, _, err = run_jacod(*args)
+    assert rc == 2 and "join_token: required with --join" in error_line(err)
+    env = clean_env({"JACO_JOIN_TOKEN": "jt1.ENVSECRET"})
+    rc, _, err = run_jacod(*args, env=env, timeout=60)
+    assert rc == 1, err
+    assert "join token: malformed" in err and "ENVSECRET" not in err
+
+
+def test_join_token_on_the_command_line_is_warned_about(tmpdir_short: Path) -> None:
+    rc, _, err = run_jacod("--data-dir", str(tmpdir_short / "d"), "--join", "127.0.0.1:1",
+                           "--listen", "127.0.0.1:0", "--raft-listen", "127.0.0.1:0",
+                           "--ingress-listen", "off", "--dns-listen", "off",
+                           "--join-token", "jt1.CLISECRET")  # fmt: skip
+    assert rc == 1, err
+    assert "use --join-token-file or JACO_JOIN_TOKEN" in err
+    assert "CLISECRET" not in err
+
+
 # ---------------------------------------------------------------- lifecycle
 
 

@@ -360,7 +360,12 @@ class Cluster:
 
     def join(self, name: str, via: Node, token: str | None = None) -> Node:
         token = token or self.token(via)
-        return self.node(name).start("--join", via.address, "--join-token", token).wait_ready()
+        # As docs/cluster.md advises: a file, not the command line (ps, journal).
+        token_file = self.base / f"{name}.join-token"
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o600)
+        node = self.node(name).start("--join", via.address, "--join-token-file", str(token_file))
+        return node.wait_ready()
 
     def describe(self) -> str:
         return "\n".join(n.describe() for n in self.nodes.values())
