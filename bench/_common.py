@@ -150,7 +150,8 @@ class BenchNode:
         self.ingress_port = free_port()
         self.dns_port = free_port()
         self.traffic = ["--ingress-listen", f"127.0.0.1:{self.ingress_port}",
-                        "--dns-listen", f"127.0.0.1:{self.dns_port}"]  # fmt: skip
+                        "--dns-listen", f"127.0.0.1:{self.dns_port}",
+                        "--node-listen", f"127.0.0.1:{free_port()}"]  # fmt: skip
         self.log = base / f"{name}.stderr"
         self.proc: subprocess.Popen[bytes] | None = None
 
