@@ -17,11 +17,13 @@ from jaco import __version__
 from jaco.v1 import control_pb2_grpc, node_pb2_grpc
 from jacod import errors, sdnotify
 from jacod.agent import Agent
+from jacod.api import context as api_context
 from jacod.api import streams
 from jacod.api.control import ControlService
 from jacod.api.interceptors import IdentityInterceptor
 from jacod.api.logs import LogService
 from jacod.api.node import NodeService
+from jacod.api.unixfront import UnixFront
 from jacod.api.views import Views
 from jacod.auth.wiring import Security
 from jacod.cluster import backups, membership, raft
@@ -36,6 +38,8 @@ from obs import telemetry
 from obs.logging import get_logger
 
 log = get_logger("daemon")
+
+PRIVATE_SOCKET = "grpc.sock"  # in the data dir: gRPC's own unix socket, behind the front
 
 
 @contextlib.contextmanager
@@ -164,6 +168,7 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
             lambda ok: telemetry.record_cert_renewal() if ok else None
         )
         security.revocation_observers.append(telemetry.record_token_revocation_propagation)
+    cluster.caller_uid = api_context.peer_uid.get  # audit payloads record it
     server = _grpc_server(security)
     logs = LogService(cluster, runtime)  # the agent's runtime: one per state dir
     nodes = NodeService(views, cf, logs)
@@ -171,9 +176,14 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
     # Here for Join (a joiner has no certificate yet), unix-socket callers and
     # --dev peers (HMAC); other node calls on TCP are refused with a PKI.
     node_pb2_grpc.add_NodeServiceServicer_to_server(nodes, server)
-    old_umask = os.umask(0o117)
+    # gRPC serves unix-socket callers on a private socket (0600, data dir);
+    # the public one is the front, which tells each call its caller's uid.
+    private = Path(cfg.data_dir) / PRIVATE_SOCKET
+    with contextlib.suppress(FileNotFoundError):
+        private.unlink()  # stale: the data-dir lock says no other jacod owns it
+    old_umask = os.umask(0o177)
     try:
-        server.add_insecure_port(f"unix:{sock_path}")
+        server.add_insecure_port(f"unix:{private}")
     finally:
         os.umask(old_umask)
     if cfg.listen:
@@ -191,6 +201,12 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
         servers.append(node_server)
     for s in servers:
         await s.start()
+    front = UnixFront(sock_path, private)
+    old_umask = os.umask(0o117)
+    try:
+        await front.start()
+    finally:
+        os.umask(old_umask)
     secure_socket(sock_path, cfg.socket_group)
 
     stop = asyncio.Event()
@@ -217,10 +233,13 @@ async def _serve(cfg: DaemonConfig, cluster: Cluster, cf: ClusterFile, sock_path
     await stop.wait()
     sdnotify.notify("STOPPING=1")
     log.info("shutting down: finishing in-flight RPCs", extra={"grace_s": cfg.shutdown_grace})
+    await front.stop_accepting()
     await asyncio.gather(*(streams.stop(s, cfg.shutdown_grace) for s in servers))
+    await front.close()
     await traffic.stop()
-    with contextlib.suppress(FileNotFoundError):
-        sock_path.unlink()
+    for path in (sock_path, private):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
     if (aclose := getattr(runtime, "aclose", None)) is not None:
         await aclose()  # the docker runtime's HTTP session
     log.info("jacod stopped")

@@ -13,6 +13,7 @@ import grpc
 
 from jacod.api import context, streams
 from jacod.api.errors import wrap_stream, wrap_unary
+from jacod.api.unixfront import parse_peer
 from jacod.auth.authenticator import Authenticator  # who may call what: jacod/auth
 from jacod.pki.node import peer_node
 
@@ -21,6 +22,12 @@ __all__ = ["Authenticator", "IdentityInterceptor"]
 
 def _peer(ctx: grpc.aio.ServicerContext) -> tuple[str, str]:
     return ctx.peer(), peer_node(ctx.auth_context())
+
+
+def _resolve(ctx: grpc.aio.ServicerContext, identity: str) -> None:
+    context.identity.set(identity)
+    cred = parse_peer(ctx.peer())
+    context.peer_uid.set(cred.uid if cred is not None else None)
 
 
 class IdentityInterceptor(grpc.aio.ServerInterceptor):
@@ -43,7 +50,7 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
 
             async def unary(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
                 async def call(req: Any, c: grpc.aio.ServicerContext) -> Any:
-                    context.identity.set(await auth(method, metadata, *_peer(c)))
+                    _resolve(c, await auth(method, metadata, *_peer(c)))
                     return await handler.unary_unary(req, c)
 
                 with streams.unary_call():  # a graceful stop waits for these only
@@ -58,7 +65,7 @@ class IdentityInterceptor(grpc.aio.ServerInterceptor):
 
             async def stream(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
                 async def call(req: Any, c: grpc.aio.ServicerContext) -> Any:
-                    context.identity.set(await auth(method, metadata, *_peer(c)))
+                    _resolve(c, await auth(method, metadata, *_peer(c)))
                     async for item in handler.unary_stream(req, c):
                         yield item
 

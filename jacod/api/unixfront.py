@@ -139,11 +139,14 @@ class UnixFront:
         client.other, upstream.other = upstream, client
         client.transport.resume_reading()
 
-    async def close(self) -> None:
-        """Stop accepting and cut every relayed connection (their calls end)."""
+    async def stop_accepting(self) -> None:
+        """No new connections; relayed ones go on (a graceful stop lets their calls end)."""
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
             self._server = None
+
+    async def close(self) -> None:
+        """Stop accepting and cut every relayed connection (their calls end)."""
+        await self.stop_accepting()
         for t in list(self._conns):
             t.close()

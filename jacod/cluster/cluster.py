@@ -73,6 +73,9 @@ class Cluster:
         # Observers for the metrics issue: seconds from propose to applied.
         self.commit_observers: list[Callable[[float], None]] = []
         self.apply_observers: list[Callable[[float], None]] = []
+        # The unix-socket caller's uid in the proposing context (set by the
+        # wiring from jacod/api/context); stamped on commands as peer_uid.
+        self.caller_uid: Callable[[], int | None] = lambda: None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -226,6 +229,8 @@ class Cluster:
         with telemetry.span(names.RAFT_COMMIT, only_in_trace=True, deployment=deployment_of(cmd)):
             if tp := telemetry.current_traceparent():
                 cmd = msgspec.structs.replace(cmd, traceparent=tp)
+            if cmd.peer_uid is None and (uid := self.caller_uid()) is not None:
+                cmd = msgspec.structs.replace(cmd, peer_uid=uid)
             return raise_rejected(await self.propose_bytes(encode_command(cmd), timeout))
 
     async def propose_bytes(self, data: bytes, timeout: float) -> Outcome:

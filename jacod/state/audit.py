@@ -103,7 +103,7 @@ def append_event(
             ts_ns=ts_ns,
             type=type,
             identity=cmd.identity,
-            payload=payload,
+            payload=payload if cmd.peer_uid is None else {**payload, "peer_uid": cmd.peer_uid},
             deployment=deployment,
             node=cmd.node,
             trace_id=trace_id_of(cmd.traceparent),

@@ -33,6 +33,9 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="cmd", tag=_
     identity: str  # resolved caller: token identity, `local` or `system`
     node: str  # proposing node
     traceparent: str = ""  # W3C traceparent of the causing request
+    # A unix-socket caller's uid (SO_PEERCRED); None for token callers and
+    # the daemon itself. Recorded in audit payloads as `peer_uid`.
+    peer_uid: int | None = None
 
 
 # --- cluster membership ---------------------------------------------------

@@ -76,6 +76,8 @@ def _envelope_error(cmd: Envelope) -> str | None:
         return "ts_ns must not be negative"
     if not cmd.identity:
         return "identity must not be empty"
+    if cmd.peer_uid is not None and not 0 <= cmd.peer_uid < 2**32:
+        return f"peer_uid must be a uid (0 to 2^32-1), got {cmd.peer_uid}"
     return None
 
 

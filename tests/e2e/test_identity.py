@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -201,6 +202,8 @@ def test_token_verbs_over_the_unix_socket(cluster: Cluster, secrets: Secrets) ->
         ("token_create", "local"), ("token_create", "local"), ("token_revoke", "local")
     ]  # fmt: skip
     assert payload(events[-1])["token_id"] == token_id
+    # The socket's caller, as the kernel knows it (SO_PEERCRED via jacod/api/unixfront.py).
+    assert {payload(e)["peer_uid"] for e in events} == {os.getuid()}
 
 
 # ---------------------------------------------------------------- 2. the auth matrix
@@ -385,6 +388,7 @@ async def test_each_mutation_is_one_event_as_the_token_identity(
     ]  # fmt: skip
     assert [e.id for e in events[:4]] == ids
     assert payload(events[4])["token_identity"] == "by-admin"
+    assert not any("peer_uid" in payload(e) for e in events)  # token callers: TCP, no uid
 
 
 # ---------------------------------------------------------------- 3. revocation on every node

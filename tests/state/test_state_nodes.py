@@ -93,6 +93,15 @@ def test_commands_before_bootstrap_are_refused() -> None:
     assert dump_state(state) == before
 
 
+def test_a_local_callers_uid_is_in_the_event_payload() -> None:
+    state = world()
+    must(state, join_cmd("n3", identity="local", peer_uid=1000))
+    event = last_event(state)
+    assert (event.identity, event.payload["peer_uid"]) == ("local", 1000)
+    must(state, join_cmd("n4"))
+    assert "peer_uid" not in last_event(state).payload  # a token caller: no uid
+
+
 def test_node_join_adds_the_node_with_an_event() -> None:
     state = State()
     must(state, bootstrap_cmd())
@@ -233,6 +242,7 @@ def test_status_update_ignores_replicas_of_other_nodes_and_older_revisions() -> 
         ),
         pytest.param(lambda: join_cmd("n3", identity=""), "invalid", id="envelope-no-identity"),
         pytest.param(lambda: join_cmd("n3", ts_ns=-1), "invalid", id="envelope-negative-ts"),
+        pytest.param(lambda: join_cmd("n3", peer_uid=-1), "invalid", id="envelope-bad-peer-uid"),
     ],
 )
 def test_rejections_change_nothing(make: Callable[[], Command], code: str) -> None:
