@@ -7,7 +7,8 @@ The SDK reads the standard variables itself: ``OTEL_TRACES_SAMPLER(_ARG)``,
 / ``_TIMEOUT``, ``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE``,
 ``OTEL_PROPAGATORS``; ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES``
 override the resource defaults below. The endpoint is always
-``JACO_OTLP_ENDPOINT``.
+``JACO_OTLP_ENDPOINT``. Spans over OTLP/gRPC go through
+:mod:`obs.telemetry.export`, which reads the exporter variables the same way.
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -28,9 +27,14 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from obs.telemetry import binding, endpoint, names
-from obs.telemetry.metrics import Metrics
 from obs.telemetry.processor import RequiredAttributes
 from obs.telemetry.spans import LiveSpan, format_traceparent
+
+if TYPE_CHECKING:  # the metrics SDK is imported on first use (a CLI records none)
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricExporter
+
+    from obs.telemetry.metrics import Metrics
 
 KINDS = {
     "internal": SpanKind.INTERNAL,
@@ -58,9 +62,13 @@ def span_exporter(settings: endpoint.Exporters) -> SpanExporter:
         )
 
         return HttpSpanExporter(endpoint=settings.traces_endpoint)
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from obs.telemetry import export
 
-    return OTLPSpanExporter(endpoint=settings.traces_endpoint)
+    if export.needs_sdk_exporter(os.environ):
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(endpoint=settings.traces_endpoint)
+    return export.GrpcSpanExporter(settings.traces_endpoint, os.environ)
 
 
 def metric_exporter(settings: endpoint.Exporters) -> MetricExporter:
@@ -98,14 +106,42 @@ class Telemetry:
         self.tracer_provider.add_span_processor(RequiredAttributes())
         self.tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter(settings)))
         self.tracer = self.tracer_provider.get_tracer("jaco")
-        self.meter_provider = MeterProvider(
-            resource=self.resource,
-            metric_readers=[PeriodicExportingMetricReader(metric_exporter(settings))],
-            shutdown_on_exit=False,
-        )
-        self.metrics = Metrics(self.meter_provider.get_meter("jaco"))
+        self.meter_provider: MeterProvider | None = None
+        self._metrics: Metrics | None = None
         self._closed = False
         self._lock = threading.Lock()
+
+    # -- metrics ---------------------------------------------------------------
+
+    @property
+    def metrics(self) -> Metrics:
+        """The nine instruments, on a MeterProvider with a periodic reader
+        started on first use: jacod registers its replica-state source at
+        start; a CLI records nothing and so never loads the metrics SDK."""
+        metrics = self._metrics
+        if metrics is None:
+            with self._lock:
+                if self._metrics is None:
+                    self._metrics = self._start_metrics()
+                metrics = self._metrics
+        return metrics
+
+    def _start_metrics(self) -> Metrics:
+        from obs.telemetry.metrics import Metrics
+
+        if self._closed:  # a late record racing shutdown: no new exporter thread
+            from opentelemetry.metrics import NoOpMeter
+
+            return Metrics(NoOpMeter("jaco"))
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+        self.meter_provider = MeterProvider(
+            resource=self.resource,
+            metric_readers=[PeriodicExportingMetricReader(metric_exporter(self.settings))],
+            shutdown_on_exit=False,
+        )
+        return Metrics(self.meter_provider.get_meter("jaco"))
 
     # -- spans ---------------------------------------------------------------
 
@@ -153,7 +189,11 @@ class Telemetry:
 
     def force_flush(self, timeout_s: float = 5.0) -> bool:
         ok = self.tracer_provider.force_flush(int(timeout_s * 1000))
-        return self.meter_provider.force_flush(int(timeout_s * 1000)) and ok
+        with self._lock:
+            meter_provider = self.meter_provider
+        if meter_provider is None:
+            return ok
+        return meter_provider.force_flush(int(timeout_s * 1000)) and ok
 
     def shutdown(self, timeout_s: float = 5.0) -> bool:
         """Export what is buffered, stop the exporter threads. Bounded: an
@@ -164,10 +204,12 @@ class Telemetry:
             if self._closed:
                 return True
             self._closed = True
+            meter_provider = self.meter_provider
 
         def close() -> None:
             self.tracer_provider.shutdown()  # the batch processor exports what it holds
-            self.meter_provider.shutdown(timeout_millis=int(timeout_s * 1000))
+            if meter_provider is not None:
+                meter_provider.shutdown(timeout_millis=int(timeout_s * 1000))
 
         worker = threading.Thread(target=close, name="otel-shutdown", daemon=True)
         worker.start()

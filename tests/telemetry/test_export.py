@@ -144,3 +144,34 @@ def test_shutdown_is_bounded_when_the_collector_is_down(otlp: OtlpReceiver) -> N
     assert proc.returncode == 0, proc.stderr
     assert float(proc.stdout.strip()) < 2.0
     assert time.monotonic() - t0 < 10
+
+
+SPANS_ONLY = """
+import json, sys
+from obs import telemetry
+assert telemetry.setup("jaco") is not None
+with telemetry.span("cli.apply", identity="local"):
+    pass
+loaded = sorted(sys.modules)
+telemetry.shutdown()
+print(json.dumps(loaded))
+"""
+
+
+def test_a_cli_that_records_no_metric_loads_only_the_trace_sdk(otlp: OtlpReceiver) -> None:
+    """What `jaco` pays for at start: the trace SDK and JACO's own OTLP/gRPC
+    exporter, not the metrics or logs SDKs (the SDK's OTLP exporter module
+    imports both, ~25 ms); the MeterProvider starts on the first record."""
+    env = clean_env({"JACO_OTLP_ENDPOINT": otlp.endpoint})
+    proc = subprocess.run(
+        [sys.executable, "-c", SPANS_ONLY], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(json.loads(proc.stdout))
+    assert "opentelemetry.sdk.trace" in loaded
+    for heavy in ("opentelemetry.sdk.metrics", "opentelemetry.sdk._logs",
+                  "opentelemetry.exporter.otlp.proto.grpc.exporter"):  # fmt: skip
+        assert heavy not in loaded, heavy
+    [span] = otlp.wait_for_spans({"cli.apply"})
+    assert span.resource["service.name"] == "jaco"
+    assert otlp.metric_names() == set()

@@ -273,3 +273,46 @@ def test_runtime_span(telemetry_on: OtlpReceiver) -> None:
     assert (pull.attributes[names.DEPLOYMENT], pull.attributes[names.SERVICE]) == ("shop", "web")
     assert pull.attributes[names.REPLICA_ID] == "shop/web/0"
     assert {s.name for s in telemetry_on.spans} == {"scheduler.reconcile.web", "runtime.image_pull"}
+
+
+def test_required_attributes_fast_and_public_paths_agree() -> None:
+    """The processor writes straight into a new span's attributes only where
+    the SDK's public path would store the same thing; a value length limit
+    (which must truncate) or a non-string binding takes the public path."""
+    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from obs.telemetry import binding
+    from obs.telemetry.processor import RequiredAttributes, fast_set
+
+    def spans(limits: SpanLimits | None) -> list[dict[str, object]]:
+        memory = InMemorySpanExporter()
+        provider = TracerProvider(span_limits=limits) if limits else TracerProvider()
+        provider.add_span_processor(RequiredAttributes())
+        provider.add_span_processor(SimpleSpanProcessor(memory))
+        tracer = provider.get_tracer("t")
+        with tracer.start_as_current_span("a", attributes={names.SERVICE: "db", "x": 1}):
+            pass
+        with tracer.start_as_current_span("b", attributes={names.SERVICE: ""}) as b:
+            assert fast_set(b, {}) is (limits is None)  # type: ignore[arg-type]
+        return [dict(s.attributes or {}) for s in memory.get_finished_spans()]
+
+    binding.Process.cluster_id, binding.Process.node = "cluster-1", "node-a"
+    token = binding.bound.set(("shop", None, None, None))  # bind() needs telemetry on
+    try:
+        fast, truncated = spans(None), spans(SpanLimits(max_span_attribute_length=3))
+    finally:
+        binding.bound.reset(token)
+        binding.Process.cluster_id = binding.Process.node = ""
+    # "" is replaced and moves after the others, as the SDK's set_attributes does.
+    assert fast == [
+        {names.SERVICE: "db", "x": 1, names.CLUSTER_ID: "cluster-1", names.NODE: "node-a",
+         names.DEPLOYMENT: "shop", names.REPLICA_ID: "", names.IDENTITY: ""},
+        {names.CLUSTER_ID: "cluster-1", names.NODE: "node-a", names.DEPLOYMENT: "shop",
+         names.SERVICE: "", names.REPLICA_ID: "", names.IDENTITY: ""},
+    ]  # fmt: skip
+    assert list(fast[1]) == [names.CLUSTER_ID, names.NODE, names.DEPLOYMENT, names.SERVICE,
+                             names.REPLICA_ID, names.IDENTITY]  # fmt: skip
+    assert truncated[0][names.CLUSTER_ID] == "clu" and truncated[0][names.SERVICE] == "db"
+    assert list(truncated[1]) == list(fast[1])
