@@ -367,15 +367,25 @@ def main() -> None:
     ap.add_argument("--log-lines", type=int, default=150_000)
     ap.add_argument("--watchers", type=int, default=200)
     ap.add_argument("--changes", type=int, default=20)
+    ap.add_argument(
+        "--only",
+        choices=("apply", "watch", "logs"),
+        action="append",
+        help="run only this part (repeatable; default: all three)",
+    )
     ns = ap.parse_args()
+    parts = set(ns.only or ("apply", "watch", "logs"))
     sizes = [int(x) for x in ns.sizes.split(",")]
     t0 = time.monotonic()
     with three_nodes() as nodes:
         tmp = nodes[0].data_dir.parent
         print(f"3-node cluster up in {time.monotonic() - t0:.1f}s ({os.cpu_count()} CPUs)")
-        bench_apply(nodes, sizes, ns.runs, tmp)
-        bench_watch(nodes, ns.watchers, ns.changes)
-        bench_logs(nodes, ns.log_lines, ns.runs, tmp)
+        if "apply" in parts:
+            bench_apply(nodes, sizes, ns.runs, tmp)
+        if "watch" in parts:
+            bench_watch(nodes, ns.watchers, ns.changes)
+        if "logs" in parts:
+            bench_logs(nodes, ns.log_lines, ns.runs, tmp)
     print(f"total {time.monotonic() - t0:.0f}s")
 
 
