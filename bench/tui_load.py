@@ -24,7 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jaco.tui.app import JacoApp  # noqa: E402 - after the path fix: runs from a checkout
+from jaco.logview import Line  # noqa: E402 - after the path fix: runs from a checkout
+from jaco.tui.app import JacoApp  # noqa: E402
 from jaco.tui.demo import NOW, demo_script, load_status  # noqa: E402
 from jaco.tui.fake import FakeSource  # noqa: E402
 from jaco.tui.testing import settle  # noqa: E402
@@ -99,15 +100,13 @@ async def feed(app: JacoApp, stop: asyncio.Event, replicas: int, services: int) 
         elapsed = time.perf_counter() - started
         due = int(elapsed * LINES_PER_S) - sent
         lines = [
-            pb.LogLine(
-                ts={
-                    "seconds": int(NOW) + 1 + (sent + i) // 1_000_000,
-                    "nanos": ((sent + i) % 1_000_000) * 1000,
-                },
-                replica_id=f"load/svc00/{(sent + i) % per}",
-                stream="stdout",
-                line=f"GET /api/items/{sent + i} 200 {(sent + i) % 97}ms user=u{(sent + i) % 13}",
-            )  # fmt: skip
+            Line(
+                (int(NOW) + 1) * 1_000_000_000 + (sent + i) * 1000,
+                f"load/svc00/{(sent + i) % per}",
+                "",
+                "stdout",
+                f"GET /api/items/{sent + i} 200 {(sent + i) % 97}ms user=u{(sent + i) % 13}",
+            )
             for i in range(due)
         ]
         client.push_logs("load", "svc00", lines)

@@ -239,9 +239,10 @@ class Client:
         since_ns: int = 0,
         tail: int = 0,
         previous: bool = False,
-    ) -> AsyncIterator[entities_pb2.LogLine]:
-        """Merged log lines until the server ends the stream; no deadline (a
-        backlog read by a slow pipe, or a follow, may take as long as it takes)."""
+    ) -> AsyncIterator[entities_pb2.LogBatch]:
+        """Batches of merged log lines until the server ends the stream; no
+        deadline (a backlog read by a slow pipe, or a follow, may take as long
+        as it takes)."""
         request = control_pb2.LogsRequest(
             deployment=deployment, service=service, replica_id=replica_id, follow=follow,
             tail=tail, previous=previous,
@@ -250,8 +251,8 @@ class Client:
             request.since.FromNanoseconds(since_ns)
         call = self.control.StreamLogs(request)
         try:
-            async for line in call:
-                yield line
+            async for batch in call:
+                yield batch
         except grpc.aio.AioRpcError as err:
             raise self.translate(err) from None
         finally:

@@ -1,6 +1,7 @@
 """Log lines on the client: ``DEP/SVC`` targets, formatting (replica prefix,
 stable colours, timestamps, JSON) and following a stream across reconnects
-without duplicates.
+without duplicates. Lines arrive in batches (``LogBatch``) and are handled a
+batch at a time: ``jaco logs`` formats one into one string for one write.
 
 Shared by ``jaco logs`` and the console's logs pane, so it imports neither
 grpc nor textual: formatting yields ``(text, style)`` parts that the CLI turns
@@ -15,6 +16,8 @@ import time
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
+from json.encoder import encode_basestring as _json_str  # what json.dumps(ensure_ascii=False) uses
+from operator import itemgetter
 from typing import Any, NamedTuple, TextIO
 
 _NS = 1_000_000_000
@@ -28,11 +31,15 @@ class Line(NamedTuple):
     stream: str  # stdout | stderr | system
     line: str
 
-    @classmethod
-    def from_pb(cls, msg: Any) -> Line:
-        """From a ``jaco.v1.LogLine`` (duck-typed: no protobuf import here)."""
-        ts = msg.ts
-        return cls(ts.seconds * _NS + ts.nanos, msg.replica_id, msg.node, msg.stream, msg.line)
+
+_new = tuple.__new__  # a Line without NamedTuple's Python-level __new__: the per-line path
+
+
+def from_batch(msg: Any) -> list[Line]:
+    """The lines of a ``jaco.v1.LogBatch`` (duck-typed: no protobuf import here);
+    ValueError if its columns differ in length."""
+    columns = zip(msg.ts_ns, msg.replica_id, msg.node, msg.stream, msg.line, strict=True)
+    return [_new(Line, row) for row in columns]
 
 
 # -- targets -------------------------------------------------------------------
@@ -123,7 +130,22 @@ def rfc3339(ts_ns: int, digits: int = 3) -> str:
     return f"{base}.{frac // 10 ** (9 - digits):0{digits}d}Z"
 
 
+class _Stamps:
+    """``rfc3339`` for timestamps in a row: ``strftime`` once per second."""
+
+    def __init__(self, digits: int = 3) -> None:
+        self._div, self._fmt = 10 ** (9 - digits), f"%s.%0{digits}dZ"
+        self._sec, self._base = -1, ""
+
+    def __call__(self, ts_ns: int) -> str:
+        sec, frac = divmod(ts_ns, _NS)
+        if sec != self._sec:
+            self._sec, self._base = sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        return self._fmt % (self._base, frac // self._div)
+
+
 MARKS = {"stdout": "|", "stderr": "!", "system": "*"}
+_RESET = "\x1b[0m"
 
 
 class Formatter:
@@ -131,34 +153,62 @@ class Formatter:
 
     The prefix is the short replica id padded to the widest seen so far; the
     mark is ``|`` (stdout), ``!`` (stderr) or ``*`` (system, also dimmed).
+    ``render_text``/``render_json`` do a whole batch, with what is the same
+    for every line of a replica and stream computed once.
     """
 
     def __init__(self, *, colour: bool = False, timestamps: bool = False) -> None:
         self.colour, self.timestamps = colour, timestamps
         self.width = 0
+        self._heads: dict[tuple[str, str], tuple[str, str]] = {}  # -> (head, body style)
+        self._mids: dict[tuple[str, str, str], str] = {}  # JSON between "ts" and the line
+        self._ms, self._ns = _Stamps(3), _Stamps(9)
+
+    def _head_parts(self, replica_id: str, stream: str) -> list[tuple[str, str | None]]:
+        prefix = short_id(replica_id)
+        if len(prefix) > self.width:
+            self.width = len(prefix)
+            self._heads.clear()  # padded anew from here on
+        prefix_style = "dim" if not replica_id else colour_for(replica_id)
+        mark_style = {"stderr": "bold red", "system": "dim"}.get(stream)
+        return [(prefix.ljust(self.width), prefix_style),
+                (f" {MARKS.get(stream, '|')} ", mark_style)]  # fmt: skip
 
     def parts(self, line: Line) -> list[tuple[str, str | None]]:
         """``(text, style)`` pieces, styles from ``PALETTE`` plus ``red``/``dim``."""
-        prefix = short_id(line.replica_id)
-        self.width = max(self.width, len(prefix))
         out: list[tuple[str, str | None]] = []
         if self.timestamps:
             out.append((rfc3339(line.ts_ns) + " ", "dim"))
-        system = line.stream == "system"
-        prefix_style = "dim" if not line.replica_id else colour_for(line.replica_id)
-        out.append((prefix.ljust(self.width), prefix_style))
-        mark_style = {"stderr": "bold red", "system": "dim"}.get(line.stream)
-        out.append((f" {MARKS.get(line.stream, '|')} ", mark_style))
-        out.append((line.line, "dim" if system else None))
+        out += self._head_parts(line.replica_id, line.stream)
+        out.append((line.line, "dim" if line.stream == "system" else None))
         return out
 
+    def _paint(self, text: str, style: str | None) -> str:
+        return f"\x1b[{ANSI[style]}m{text}{_RESET}" if self.colour and style and text else text
+
     def text(self, line: Line) -> str:
-        if not self.colour:
-            return "".join(text for text, _ in self.parts(line))
-        return "".join(
-            f"\x1b[{ANSI[style]}m{text}\x1b[0m" if style and text else text
-            for text, style in self.parts(line)
-        )
+        return "".join(self._paint(text, style) for text, style in self.parts(line))
+
+    def _head(self, replica_id: str, stream: str) -> tuple[str, str]:
+        head = "".join(self._paint(t, s) for t, s in self._head_parts(replica_id, stream))
+        body = f"\x1b[{ANSI['dim']}m" if self.colour and stream == "system" else ""
+        self._heads[replica_id, stream] = head, body
+        return head, body
+
+    def render_text(self, lines: list[Line]) -> str:
+        """``text`` of each line, newline-terminated, as one string (one write)."""
+        heads, out = self._heads, []
+        stamp = self._ms if self.timestamps else None
+        dim = f"\x1b[{ANSI['dim']}m"
+        for ts_ns, replica_id, _, stream, text in lines:
+            head, body = heads.get((replica_id, stream)) or self._head(replica_id, stream)
+            if body and text:
+                text = f"{body}{text}{_RESET}"
+            if stamp is not None:
+                ts = stamp(ts_ns)
+                head = f"{dim}{ts} {_RESET}{head}" if self.colour else f"{ts} {head}"
+            out.append(f"{head}{text}\n")
+        return "".join(out)
 
     @staticmethod
     def json(line: Line) -> str:
@@ -168,8 +218,24 @@ class Formatter:
             ensure_ascii=False,
         )  # fmt: skip
 
+    def render_json(self, lines: list[Line]) -> str:
+        """``json`` of each line, newline-terminated, as one string."""
+        mids, stamp, out = self._mids, self._ns, []
+        for ts_ns, replica_id, node, stream, text in lines:
+            mid = mids.get((replica_id, node, stream))
+            if mid is None:
+                mid = mids[replica_id, node, stream] = (
+                    f'"replica_id": {_json_str(replica_id)}, "node": {_json_str(node)}, '
+                    f'"stream": {_json_str(stream)}, "line": '
+                )
+            out.append(f'{{"ts": "{stamp(ts_ns)}", {mid}{_json_str(text)}}}\n')
+        return "".join(out)
+
 
 # -- following across reconnects -------------------------------------------------
+
+
+_TS, _REPLICA = itemgetter(0), itemgetter(1)
 
 
 class Resume:
@@ -178,40 +244,62 @@ class Resume:
     Reopening asks for lines since ``last - lookback`` (lines of other
     replicas may share or precede the last timestamp shown: the server's
     reorder window) and drops those already shown, known by (replica, ts),
-    which is unique because a replica's timestamps strictly increase.
+    which is unique because a replica's timestamps strictly increase. One
+    stream never repeats a line, so the set of what was shown is built only
+    when reopening; until then, per batch, its stamps and replicas are kept.
     """
 
     def __init__(self, lookback_ns: int = _NS) -> None:
         self.lookback_ns = lookback_ns
         self.last_ts = 0
-        self._seen: set[tuple[str, int]] = set()
-        self._order: deque[tuple[str, int]] = deque()
+        # Per batch shown: (its newest ts, stamps, replica ids), for the lookback.
+        self._shown: deque[tuple[int, list[int], list[str]]] = deque()
+        self._seen: set[tuple[str, int]] = set()  # shown before the last reopen...
+        self._until = 0  # ...all at or before this
 
     @property
     def started(self) -> bool:
         return self.last_ts > 0
 
-    def fresh(self, line: Line) -> bool:
-        """Whether ``line`` is new (and remember it)."""
-        key = (line.replica_id, line.ts_ns)
-        if key in self._seen:
-            return False
-        self._seen.add(key)
-        self._order.append(key)
-        self.last_ts = max(self.last_ts, line.ts_ns)
+    def reopen(self, since_ns: int) -> int:
+        """The ``since`` for a reopened stream; what it repeats will be dropped."""
+        if not self.started:
+            return since_ns
         cutoff = self.last_ts - self.lookback_ns
-        while self._order and self._order[0][1] < cutoff:
-            self._seen.discard(self._order.popleft())
-        return True
+        self._seen = {
+            (rid, ts)
+            for _, stamps, replicas in self._shown
+            for ts, rid in zip(stamps, replicas, strict=True)
+            if ts >= cutoff
+        }
+        self._until = self.last_ts
+        return max(since_ns, cutoff)
 
-    def since_ns(self, since_ns: int) -> int:
-        return max(since_ns, self.last_ts - self.lookback_ns) if self.started else since_ns
+    def fresh(self, lines: list[Line]) -> list[Line]:
+        """Those of ``lines`` not shown before (and remember them)."""
+        if not lines:
+            return lines
+        stamps = list(map(_TS, lines))
+        if self._seen and min(stamps) <= self._until:
+            seen, until = self._seen, self._until
+            lines = [ln for ln in lines if ln[0] > until or (ln[1], ln[0]) not in seen]
+            if not lines:
+                return lines
+            stamps = list(map(_TS, lines))
+        newest = max(stamps)
+        self._shown.append((newest, stamps, list(map(_REPLICA, lines))))
+        if newest > self.last_ts:
+            self.last_ts = newest
+            cutoff = newest - self.lookback_ns
+            while self._shown[0][0] < cutoff:
+                self._shown.popleft()
+        return lines
 
 
-OpenStream = Callable[[int, int], AsyncIterator[Any]]  # (since_ns, tail) -> LogLine messages
+OpenStream = Callable[[int, int], AsyncIterator[Any]]  # (since_ns, tail) -> LogBatch messages
 
 
-async def lines(
+async def batches(
     open_stream: OpenStream,
     *,
     since_ns: int = 0,
@@ -223,31 +311,32 @@ async def lines(
     backoff_s: float = 0.2,
     max_backoff_s: float = 3.0,
     clock: Callable[[], float] = time.monotonic,
-) -> AsyncIterator[Line]:
-    """Lines of ``open_stream`` until it ends; when following, a dropped stream
-    (``retryable``) is reopened with backoff and resumed without duplicates.
+    resume: Resume | None = None,
+) -> AsyncIterator[list[Line]]:
+    """Batches of ``open_stream`` (never empty) until it ends; when following,
+    a dropped stream (``retryable``) is reopened with backoff and resumed
+    without duplicates (``resume`` may carry what was shown across calls).
     ``on_outage(exc)`` is called when a stream drops, ``on_outage(None)`` once
     lines flow again. A first attempt that fails at once is not retried: that
     server is not there (or says no)."""
-    resume = Resume()
+    shown = Resume() if resume is None else resume
     outage_since: float | None = None
     attempt = 0
     while True:
         opened = clock()
         received = False
-        args = (resume.since_ns(since_ns), 0) if resume.started else (since_ns, tail)
+        args = (shown.reopen(since_ns), 0) if shown.started else (since_ns, tail)
         try:
             async for msg in open_stream(*args):
                 if outage_since is not None:
                     outage_since, attempt = None, 0
                     on_outage(None)
                 received = True
-                line = Line.from_pb(msg)
-                if resume.fresh(line):
-                    yield line
+                if batch := shown.fresh(from_batch(msg)):
+                    yield batch
             return
         except Exception as exc:  # noqa: BLE001 - filtered by retryable, re-raised otherwise
-            established = received or resume.started or clock() - opened >= 1.0
+            established = received or shown.started or clock() - opened >= 1.0
             if not (follow and retryable(exc) and (established or outage_since is not None)):
                 raise
             now = clock()

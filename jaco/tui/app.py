@@ -17,7 +17,7 @@ from textual.screen import Screen
 
 from jaco.tui.commands import JacoCommands
 from jaco.tui.messages import Batched
-from jaco.tui.pump import FLUSH_S, Inflight, pump
+from jaco.tui.pump import FLUSH_S, Inflight, each, pump
 from jaco.tui.rows import StatusView, status_view
 from jaco.tui.screens.help import HelpScreen
 from jaco.tui.screens.main import MainScreen
@@ -138,7 +138,7 @@ class JacoApp(App[None]):
                 yield await asyncio.to_thread(status_view, status, self.source.now())
 
         try:
-            await pump(views(), deliver, interval=self.flush_s,
+            await pump(each(views()), deliver, interval=self.flush_s,
                        inflight=self.inflight)  # fmt: skip
         except Exception:  # noqa: BLE001, S110 - the source has put the error in the header
             pass

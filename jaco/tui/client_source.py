@@ -102,8 +102,8 @@ class ClientSource:
             await self._backoff(attempt)
             attempt += 1
 
-    async def logs(self, request: LogRequest) -> AsyncIterator[logview.Line]:
-        """``logview.lines`` reopens a stream that dropped after it started;
+    async def logs(self, request: LogRequest) -> AsyncIterator[list[logview.Line]]:
+        """``logview.batches`` reopens a stream that dropped after it started;
         this loop also covers one that cannot open yet (the daemon is still
         down). The one ``Resume`` spans both, so nothing repeats."""
         resume = logview.Resume()
@@ -116,19 +116,15 @@ class ClientSource:
 
         attempt = 0
         while True:
-            started = resume.started
-            stream = logview.lines(
-                open_stream,
-                since_ns=resume.since_ns(request.since_ns) if started else request.since_ns,
-                tail=0 if started else request.tail,
-                follow=True, retryable=retryable, backoff_s=self.retry_s,
-                max_backoff_s=self.max_retry_s, max_outage_s=float("inf"),
+            stream = logview.batches(
+                open_stream, since_ns=request.since_ns, tail=request.tail, follow=True,
+                retryable=retryable, backoff_s=self.retry_s, max_backoff_s=self.max_retry_s,
+                max_outage_s=float("inf"), resume=resume,
             )  # fmt: skip
             try:
-                async for line in stream:
+                async for batch in stream:
                     attempt = 0
-                    if resume.fresh(line):
-                        yield line
+                    yield batch
                 return  # the server ended it: the deployment is gone
             except Exception as exc:  # noqa: BLE001 - sorted by retryable(); the rest re-raised
                 if not retryable(exc):

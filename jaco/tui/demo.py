@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from jaco.logview import Line
 from jaco.tui.fake import Script
 from jaco.v1 import control_pb2
 from jaco.v1 import entities_pb2 as pb
@@ -77,14 +78,14 @@ def demo_status() -> control_pb2.GetStatusResponse:
     )  # fmt: skip
 
 
-def line(ago: float, rid: str, text: str, stream: str = "stdout", node: str = "") -> pb.LogLine:
-    return pb.LogLine(ts=ts(ago), replica_id=rid, node=node, stream=stream, line=text)
+def line(ago: float, rid: str, text: str, stream: str = "stdout", node: str = "") -> Line:
+    return Line(int(round((NOW - ago) * _NS)), rid, node, stream, text)
 
 
 _PATHS = ("/", "/cart", "/products/42", "/checkout", "/static/app.js", "/api/orders")
 
 
-def demo_logs() -> dict[tuple[str, str], list[pb.LogLine]]:
+def demo_logs() -> dict[tuple[str, str], list[Line]]:
     web = []
     for i in range(60):
         ago = 60 - i + 0.001 * i

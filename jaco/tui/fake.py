@@ -11,16 +11,22 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from jaco.client import Unreachable
+from jaco.logview import Line
 from jaco.targets import Target
 from jaco.tui.client_source import ClientSource
 from jaco.v1 import control_pb2
 from jaco.v1 import entities_pb2 as pb
 
 
+def log_batch(lines: list[Line]) -> pb.LogBatch:
+    ts_ns, replica_id, node, stream, line = zip(*lines, strict=True)
+    return pb.LogBatch(ts_ns=ts_ns, replica_id=replica_id, node=node, stream=stream, line=line)
+
+
 @dataclass
 class Script:
     status: control_pb2.GetStatusResponse
-    logs: dict[tuple[str, str], list[pb.LogLine]] = field(default_factory=dict)
+    logs: dict[tuple[str, str], list[Line]] = field(default_factory=dict)
     audit: list[pb.AuditEvent] = field(default_factory=list)
     now: float = 0.0
     target: Target = Target("unix", "/run/jaco/jacod.sock", "fake")
@@ -57,7 +63,7 @@ class FakeClient:
         self.status_version += 1
         self._bump()
 
-    def push_logs(self, deployment: str, service: str, lines: list[pb.LogLine]) -> None:
+    def push_logs(self, deployment: str, service: str, lines: list[Line]) -> None:
         self.script.logs.setdefault((deployment, service), []).extend(lines)
         self._bump()
 
@@ -123,34 +129,33 @@ class FakeClient:
     async def logs(
         self, deployment: str, service: str, *, replica_id: str = "", follow: bool = False,
         since_ns: int = 0, tail: int = 0, previous: bool = False,
-    ) -> AsyncIterator[pb.LogLine]:  # fmt: skip
+    ) -> AsyncIterator[pb.LogBatch]:  # fmt: skip
+        """As jacod sends them: what is there in one batch, then what was pushed since."""
         self._check()
         self.calls.append(("logs", (deployment, service, replica_id, since_ns, tail)))
         store = self.script.logs.setdefault((deployment, service), [])
 
-        def wanted(line: pb.LogLine) -> bool:
-            ts = line.ts.seconds * 1_000_000_000 + line.ts.nanos
-            return ts >= since_ns and (not replica_id or line.replica_id in ("", replica_id))
+        def wanted(line: Line) -> bool:
+            mine = not replica_id or line.replica_id in ("", replica_id)
+            return line.ts_ns >= since_ns and mine
 
         self.open += 1
         try:
             key = (deployment, service)
             backlog = [line for line in store if wanted(line)]
             pos = self.trimmed.get(key, 0) + len(store)  # absolute: survives trim_logs
-            for line in backlog[-tail:] if tail else backlog:
-                yield line
+            if backlog := backlog[-tail:] if tail else backlog:
+                yield log_batch(backlog)
             while follow:
-                while pos < self.trimmed.get(key, 0) + len(store):
-                    base = self.trimmed.get(key, 0)
-                    line, pos = store[max(pos, base) - base], max(pos, base) + 1
-                    if wanted(line):
-                        yield line
+                base = self.trimmed.get(key, 0)
+                new = store[max(pos, base) - base :]
+                pos = base + len(store)
+                if batch := [line for line in new if wanted(line)]:
+                    yield log_batch(batch)
                 if not self._deployed(deployment):  # as jacod does: one last system line
                     ts = int(self.script.now * 1_000_000_000)
-                    yield pb.LogLine(
-                        ts={"seconds": ts // 1_000_000_000, "nanos": ts % 1_000_000_000},
-                        stream="system", line=f"deployment {deployment} was deleted",
-                    )  # fmt: skip
+                    text = f"deployment {deployment} was deleted"
+                    yield log_batch([Line(ts, "", "", "system", text)])
                     return
                 await self._wait()
         finally:

@@ -33,8 +33,14 @@ class Inflight:
         self.n -= n
 
 
+async def each(stream: AsyncIterator[T]) -> AsyncIterator[list[T]]:
+    """Items one at a time as one-item batches, for ``pump``."""
+    async for item in stream:
+        yield [item]
+
+
 async def pump(
-    stream: AsyncIterator[T],
+    stream: AsyncIterator[list[T]],
     deliver: Callable[[list[T]], None],
     *,
     interval: float = FLUSH_S,
@@ -42,10 +48,11 @@ async def pump(
     max_batch: int = 20_000,
     inflight: Inflight | None = None,
 ) -> None:
-    """Read ``stream`` to its end, calling ``deliver(batch)`` at most every
-    ``interval`` (twice that while batches exceed ``busy_batch``; sooner when
-    one reaches ``max_batch``) and once more at the end. Cancelled, it drops
-    what it holds: whoever cancelled it no longer wants those items."""
+    """Read ``stream`` (batches of items, as they arrive) to its end, calling
+    ``deliver(items)`` at most every ``interval`` (twice that while batches
+    exceed ``busy_batch``; sooner when one reaches ``max_batch``) and once more
+    at the end. Cancelled, it drops what it holds: whoever cancelled it no
+    longer wants those items."""
     batch: list[T] = []
     loop = asyncio.get_running_loop()
     handle: asyncio.TimerHandle | None = None
@@ -63,13 +70,13 @@ async def pump(
             deliver(items)
 
     try:
-        async for item in stream:
-            batch.append(item)
+        async for items in stream:
+            batch.extend(items)
             if inflight is not None:
-                inflight.add(1)
+                inflight.add(len(items))
             if len(batch) >= max_batch:
                 flush()
-            elif handle is None:
+            elif handle is None and batch:
                 handle = loop.call_later(wait, flush)
     except asyncio.CancelledError:
         if inflight is not None:

@@ -68,7 +68,7 @@ class ControlStub:
         self.StreamLogs = channel.unary_stream(
                 '/jaco.v1.Control/StreamLogs',
                 request_serializer=jaco_dot_v1_dot_control__pb2.LogsRequest.SerializeToString,
-                response_deserializer=jaco_dot_v1_dot_entities__pb2.LogLine.FromString,
+                response_deserializer=jaco_dot_v1_dot_entities__pb2.LogBatch.FromString,
                 _registered_method=True)
         self.QueryAudit = channel.unary_unary(
                 '/jaco.v1.Control/QueryAudit',
@@ -161,7 +161,8 @@ class ControlServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamLogs(self, request, context):
-        """Merged, time-ordered log lines of a service's replicas across nodes.
+        """Merged, time-ordered log lines of a service's replicas across nodes, in
+        batches: each message carries the lines that were ready when it was sent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -259,7 +260,7 @@ def add_ControlServicer_to_server(servicer, server):
             'StreamLogs': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamLogs,
                     request_deserializer=jaco_dot_v1_dot_control__pb2.LogsRequest.FromString,
-                    response_serializer=jaco_dot_v1_dot_entities__pb2.LogLine.SerializeToString,
+                    response_serializer=jaco_dot_v1_dot_entities__pb2.LogBatch.SerializeToString,
             ),
             'QueryAudit': grpc.unary_unary_rpc_method_handler(
                     servicer.QueryAudit,
@@ -495,7 +496,7 @@ class Control:
             target,
             '/jaco.v1.Control/StreamLogs',
             jaco_dot_v1_dot_control__pb2.LogsRequest.SerializeToString,
-            jaco_dot_v1_dot_entities__pb2.LogLine.FromString,
+            jaco_dot_v1_dot_entities__pb2.LogBatch.FromString,
             options,
             channel_credentials,
             insecure,

@@ -49,8 +49,10 @@ class ControlStub:
     Rollback: _grpc.UnaryUnaryMultiCallable[_control_pb2.RollbackRequest, _control_pb2.RollbackResponse]
     Delete: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteRequest, _control_pb2.DeleteResponse]
     ListRevisions: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListRevisionsRequest, _control_pb2.ListRevisionsResponse]
-    StreamLogs: _grpc.UnaryStreamMultiCallable[_control_pb2.LogsRequest, _entities_pb2.LogLine]
-    """Merged, time-ordered log lines of a service's replicas across nodes."""
+    StreamLogs: _grpc.UnaryStreamMultiCallable[_control_pb2.LogsRequest, _entities_pb2.LogBatch]
+    """Merged, time-ordered log lines of a service's replicas across nodes, in
+    batches: each message carries the lines that were ready when it was sent.
+    """
     QueryAudit: _grpc.UnaryUnaryMultiCallable[_control_pb2.AuditQuery, _control_pb2.AuditQueryResponse]
     FollowAudit: _grpc.UnaryStreamMultiCallable[_control_pb2.AuditQuery, _entities_pb2.AuditEvent]
     """The backlog matching the query, then new events as they are committed."""
@@ -78,8 +80,10 @@ class ControlAsyncStub(ControlStub):
     Rollback: _aio.UnaryUnaryMultiCallable[_control_pb2.RollbackRequest, _control_pb2.RollbackResponse]  # type: ignore[assignment]
     Delete: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteRequest, _control_pb2.DeleteResponse]  # type: ignore[assignment]
     ListRevisions: _aio.UnaryUnaryMultiCallable[_control_pb2.ListRevisionsRequest, _control_pb2.ListRevisionsResponse]  # type: ignore[assignment]
-    StreamLogs: _aio.UnaryStreamMultiCallable[_control_pb2.LogsRequest, _entities_pb2.LogLine]  # type: ignore[assignment]
-    """Merged, time-ordered log lines of a service's replicas across nodes."""
+    StreamLogs: _aio.UnaryStreamMultiCallable[_control_pb2.LogsRequest, _entities_pb2.LogBatch]  # type: ignore[assignment]
+    """Merged, time-ordered log lines of a service's replicas across nodes, in
+    batches: each message carries the lines that were ready when it was sent.
+    """
     QueryAudit: _aio.UnaryUnaryMultiCallable[_control_pb2.AuditQuery, _control_pb2.AuditQueryResponse]  # type: ignore[assignment]
     FollowAudit: _aio.UnaryStreamMultiCallable[_control_pb2.AuditQuery, _entities_pb2.AuditEvent]  # type: ignore[assignment]
     """The backlog matching the query, then new events as they are committed."""
@@ -146,8 +150,10 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _control_pb2.LogsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_entities_pb2.LogLine], _abc.AsyncIterator[_entities_pb2.LogLine]]:
-        """Merged, time-ordered log lines of a service's replicas across nodes."""
+    ) -> _typing.Union[_abc.Iterator[_entities_pb2.LogBatch], _abc.AsyncIterator[_entities_pb2.LogBatch]]:
+        """Merged, time-ordered log lines of a service's replicas across nodes, in
+        batches: each message carries the lines that were ready when it was sent.
+        """
 
     @_abc_1.abstractmethod
     def QueryAudit(

@@ -348,16 +348,18 @@ class ClusterInfo(_message.Message):
     has_quorum: bool
     def __init__(self, cluster_id: _Optional[str] = ..., leader: _Optional[str] = ..., raft_term: _Optional[int] = ..., raft_commit_index: _Optional[int] = ..., node_count: _Optional[int] = ..., has_quorum: _Optional[bool] = ...) -> None: ...
 
-class LogLine(_message.Message):
-    __slots__ = ("ts", "replica_id", "node", "stream", "line")
-    TS_FIELD_NUMBER: _ClassVar[int]
+class LogBatch(_message.Message):
+    __slots__ = ("ts_ns", "replica_id", "node", "stream", "line", "caught_up")
+    TS_NS_FIELD_NUMBER: _ClassVar[int]
     REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
     STREAM_FIELD_NUMBER: _ClassVar[int]
     LINE_FIELD_NUMBER: _ClassVar[int]
-    ts: _timestamp_pb2.Timestamp
-    replica_id: str
-    node: str
-    stream: str
-    line: str
-    def __init__(self, ts: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replica_id: _Optional[str] = ..., node: _Optional[str] = ..., stream: _Optional[str] = ..., line: _Optional[str] = ...) -> None: ...
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    ts_ns: _containers.RepeatedScalarFieldContainer[int]
+    replica_id: _containers.RepeatedScalarFieldContainer[str]
+    node: _containers.RepeatedScalarFieldContainer[str]
+    stream: _containers.RepeatedScalarFieldContainer[str]
+    line: _containers.RepeatedScalarFieldContainer[str]
+    caught_up: bool
+    def __init__(self, ts_ns: _Optional[_Iterable[int]] = ..., replica_id: _Optional[_Iterable[str]] = ..., node: _Optional[_Iterable[str]] = ..., stream: _Optional[_Iterable[str]] = ..., line: _Optional[_Iterable[str]] = ..., caught_up: _Optional[bool] = ...) -> None: ...

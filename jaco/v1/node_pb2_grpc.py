@@ -54,7 +54,7 @@ class NodeServiceStub:
         self.NodeLogs = channel.unary_stream(
                 '/jaco.v1.NodeService/NodeLogs',
                 request_serializer=jaco_dot_v1_dot_control__pb2.LogsRequest.SerializeToString,
-                response_deserializer=jaco_dot_v1_dot_entities__pb2.LogLine.FromString,
+                response_deserializer=jaco_dot_v1_dot_entities__pb2.LogBatch.FromString,
                 _registered_method=True)
         self.Ping = channel.unary_unary(
                 '/jaco.v1.NodeService/Ping',
@@ -89,7 +89,8 @@ class NodeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def NodeLogs(self, request, context):
-        """Log lines of the replicas this node hosts (the serving node merges).
+        """Log lines of the replicas this node hosts (the serving node merges), in
+        batches; in follow mode one batch has caught_up set once the backlog is out.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -123,7 +124,7 @@ def add_NodeServiceServicer_to_server(servicer, server):
             'NodeLogs': grpc.unary_stream_rpc_method_handler(
                     servicer.NodeLogs,
                     request_deserializer=jaco_dot_v1_dot_control__pb2.LogsRequest.FromString,
-                    response_serializer=jaco_dot_v1_dot_entities__pb2.LogLine.SerializeToString,
+                    response_serializer=jaco_dot_v1_dot_entities__pb2.LogBatch.SerializeToString,
             ),
             'Ping': grpc.unary_unary_rpc_method_handler(
                     servicer.Ping,
@@ -238,7 +239,7 @@ class NodeService:
             target,
             '/jaco.v1.NodeService/NodeLogs',
             jaco_dot_v1_dot_control__pb2.LogsRequest.SerializeToString,
-            jaco_dot_v1_dot_entities__pb2.LogLine.FromString,
+            jaco_dot_v1_dot_entities__pb2.LogBatch.FromString,
             options,
             channel_credentials,
             insecure,

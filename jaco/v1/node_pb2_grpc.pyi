@@ -44,8 +44,10 @@ class NodeServiceStub:
     """A follower hands a prepared state-machine command to the leader, which
     proposes it and answers with the result.
     """
-    NodeLogs: _grpc.UnaryStreamMultiCallable[_control_pb2.LogsRequest, _entities_pb2.LogLine]
-    """Log lines of the replicas this node hosts (the serving node merges)."""
+    NodeLogs: _grpc.UnaryStreamMultiCallable[_control_pb2.LogsRequest, _entities_pb2.LogBatch]
+    """Log lines of the replicas this node hosts (the serving node merges), in
+    batches; in follow mode one batch has caught_up set once the backlog is out.
+    """
     Ping: _grpc.UnaryUnaryMultiCallable[_node_pb2.PingRequest, _node_pb2.PingResponse]
     """Liveness and raft position of a peer."""
 
@@ -60,8 +62,10 @@ class NodeServiceAsyncStub(NodeServiceStub):
     """A follower hands a prepared state-machine command to the leader, which
     proposes it and answers with the result.
     """
-    NodeLogs: _aio.UnaryStreamMultiCallable[_control_pb2.LogsRequest, _entities_pb2.LogLine]  # type: ignore[assignment]
-    """Log lines of the replicas this node hosts (the serving node merges)."""
+    NodeLogs: _aio.UnaryStreamMultiCallable[_control_pb2.LogsRequest, _entities_pb2.LogBatch]  # type: ignore[assignment]
+    """Log lines of the replicas this node hosts (the serving node merges), in
+    batches; in follow mode one batch has caught_up set once the backlog is out.
+    """
     Ping: _aio.UnaryUnaryMultiCallable[_node_pb2.PingRequest, _node_pb2.PingResponse]  # type: ignore[assignment]
     """Liveness and raft position of a peer."""
 
@@ -97,8 +101,10 @@ class NodeServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _control_pb2.LogsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_entities_pb2.LogLine], _abc.AsyncIterator[_entities_pb2.LogLine]]:
-        """Log lines of the replicas this node hosts (the serving node merges)."""
+    ) -> _typing.Union[_abc.Iterator[_entities_pb2.LogBatch], _abc.AsyncIterator[_entities_pb2.LogBatch]]:
+        """Log lines of the replicas this node hosts (the serving node merges), in
+        batches; in follow mode one batch has caught_up set once the backlog is out.
+        """
 
     @_abc_1.abstractmethod
     def Ping(

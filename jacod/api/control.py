@@ -37,9 +37,9 @@ class ControlService(control_pb2_grpc.ControlServicer):
 
     async def StreamLogs(
         self, request: control_pb2.LogsRequest, ctx: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.LogLine]:
-        async for line in self._logs.stream(request):
-            yield line
+    ) -> AsyncIterator[pb.LogBatch]:
+        async for batch in self._logs.stream(request):
+            yield batch
 
     async def GetStatus(
         self, request: control_pb2.GetStatusRequest, ctx: grpc.aio.ServicerContext

@@ -24,9 +24,9 @@ class NodeService(node_pb2_grpc.NodeServiceServicer):
 
     async def NodeLogs(
         self, request: control_pb2.LogsRequest, ctx: grpc.aio.ServicerContext
-    ) -> AsyncIterator[entities_pb2.LogLine]:
-        async for line in self._logs.node_stream(request):
-            yield line
+    ) -> AsyncIterator[entities_pb2.LogBatch]:
+        async for batch in self._logs.node_stream(request):
+            yield batch
 
     async def Join(
         self, request: node_pb2.JoinRequest, ctx: grpc.aio.ServicerContext

@@ -128,4 +128,17 @@ class Runtime(Protocol):
         previous: bool = False,
     ) -> AsyncIterator[LogEntry]: ...
 
+    def log_batches(
+        self,
+        replica_id: str,
+        *,
+        since_ns: int = 0,
+        tail: int = 0,
+        follow: bool = False,
+        previous: bool = False,
+    ) -> AsyncIterator[builtins.list[LogEntry]]:
+        """``logs`` in the chunks they were read in (never empty): a backlog or
+        a busy replica costs the reader one step per chunk, not per line."""
+        ...
+
     async def wait(self, replica_id: str) -> int: ...

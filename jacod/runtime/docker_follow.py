@@ -86,6 +86,20 @@ class LogsMixin:
     ) -> AsyncIterator[LogEntry]:
         """The current run's lines (``previous``: the earlier runs'), ``follow``
         continuing across restarts of the container until it is removed."""
+        async for batch in self.log_batches(replica_id, since_ns=since_ns, tail=tail,
+                                            follow=follow, previous=previous):  # fmt: skip
+            for entry in batch:
+                yield entry
+
+    async def log_batches(
+        self,
+        replica_id: str,
+        *,
+        since_ns: int = 0,
+        tail: int = 0,
+        follow: bool = False,
+        previous: bool = False,
+    ) -> AsyncIterator[builtins.list[LogEntry]]:
         rid = replica_id
         follow = follow and not previous
         with self.observe("container_logs", rid):  # only the opening: a follow may last days
@@ -98,19 +112,18 @@ class LogsMixin:
             async with contextlib.aclosing(self._stream(rid, data, window, False)) as batches:
                 async for batch in batches:
                     backlog.extend(batch)
-            for entry in backlog:
-                yield entry
+            if backlog:
+                yield list(backlog)
             if not follow:
                 return
         elif not follow:
             async with contextlib.aclosing(self._stream(rid, data, window, False)) as batches:
                 async for batch in batches:
-                    for entry in batch:
-                        yield entry
+                    yield batch
             return
-        async with contextlib.aclosing(self._follow(rid, data, window)) as entries:
-            async for entry in entries:
-                yield entry
+        async with contextlib.aclosing(self._follow(rid, data, window)) as batches:
+            async for batch in batches:
+                yield batch
 
     async def _opening(self, rid: str, *, wait: bool) -> dict[str, Any]:
         """The container to read; following, an engine away is waited for (not an end)."""
@@ -142,15 +155,14 @@ class LogsMixin:
 
     async def _follow(
         self, rid: str, data: dict[str, Any], window: Window
-    ) -> AsyncGenerator[LogEntry, None]:
+    ) -> AsyncGenerator[builtins.list[LogEntry], None]:
         cid = str(data["Id"])
         started = (data.get("State") or {}).get("StartedAt")
         while True:
             try:
                 async with contextlib.aclosing(self._stream(rid, data, window, True)) as batches:
                     async for batch in batches:
-                        for entry in batch:
-                            yield entry
+                        yield batch
             except RuntimeErrorBase:
                 pass  # removed, or the engine went away: told apart below
             # The stream ended: the run ended, the container was removed or the

@@ -16,14 +16,16 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import cast
 
 from jacod.runtime.base import LogEntry, Stream
 from jacod.runtime.layout import chain, log_paths
 from jacod.runtime.shim import CURRENT, PREVIOUS, SPEC_FILE
 
-_CHUNK = 256 * 1024
-_STREAMS: dict[bytes, Stream] = {b"stdout": "stdout", b"stderr": "stderr", b"system": "system"}
+_CHUNK = 256 * 1024  # scanning backwards (tail, line ends)
+# Reading forwards: what one batch holds at most (a reader per replica, each
+# holding one while the merge is busy: hundreds of replicas stay in bounds).
+_READ = 64 * 1024
+_STREAMS: dict[str, Stream] = {"stdout": "stdout", "stderr": "stderr", "system": "system"}
 
 
 class _Src:
@@ -143,20 +145,23 @@ class LogReader:
         except OSError:
             return True
 
-    def _entries(self, raws: list[bytes]) -> list[LogEntry]:
-        out = []
-        for raw in raws:
-            parts = raw.split(b" ", 2)
+    def _entries(self, records: bytes) -> list[LogEntry]:
+        """Complete records (newline-separated) as entries. Decoded once per chunk:
+        no UTF-8 sequence holds a newline or space byte, so it reads as per line."""
+        out: list[LogEntry] = []
+        since, last, rid = self.since_ns, self.last_ts, self.replica_id
+        for rec in records.decode("utf-8", "replace").split("\n"):
+            parts = rec.split(" ", 2)
             try:
                 ts = int(parts[0])
             except ValueError:
                 continue
-            if ts < self.since_ns or ts <= self.last_ts or len(parts) < 2:
+            if ts < since or ts <= last or len(parts) < 2:
                 continue
-            line = parts[2].decode("utf-8", "replace") if len(parts) == 3 else ""
-            stream = _STREAMS.get(parts[1], cast(Stream, "system"))
-            out.append(LogEntry(ts, self.replica_id, stream, line))
-            self.last_ts = ts
+            line = parts[2] if len(parts) == 3 else ""
+            out.append(LogEntry(ts, rid, _STREAMS.get(parts[1], "system"), line))
+            last = ts
+        self.last_ts = last
         return out
 
     def _next(self, cur: _Src) -> _Src | None:
@@ -181,7 +186,8 @@ class LogReader:
                 return src
         return None
 
-    async def entries(self) -> AsyncIterator[LogEntry]:
+    async def batches(self) -> AsyncIterator[list[LogEntry]]:
+        """Entries as read: one list per chunk of the files (never an empty one)."""
         run = PREVIOUS if self.previous else CURRENT
         sources = await asyncio.to_thread(_open_run, log_paths(self.dir, run, self.files))
         retired = {s.ino for s in _open_run(log_paths(self.dir, PREVIOUS, self.files), close=True)}
@@ -193,8 +199,8 @@ class LogReader:
                 raws, offset = await asyncio.to_thread(_tail, sources, self.tail, self.since_ns)
                 while len(sources) > 1:
                     os.close(sources.pop(0).fd)
-                for entry in self._entries(raws):
-                    yield entry
+                if batch := self._entries(b"\n".join(raws)):
+                    yield batch
             elif sources and self.since_ns:
                 sources = await asyncio.to_thread(_skip_old, sources, self.since_ns)
             rest = b""
@@ -210,13 +216,14 @@ class LogReader:
                         await asyncio.sleep(self.poll_s)
                         continue
                     cur = sources.pop(0)
-                data = os.pread(cur.fd, _CHUNK, offset)
+                data = os.pread(cur.fd, _READ, offset)
                 if data:
                     offset += len(data)
-                    raws = (rest + data).split(b"\n")
-                    rest = raws.pop()
-                    for entry in self._entries(raws):
-                        yield entry
+                    data = rest + data
+                    cut = data.rfind(b"\n") + 1
+                    rest = data[cut:]
+                    if cut and (batch := self._entries(data[:cut])):
+                        yield batch
                     await asyncio.sleep(0)
                     continue
                 if nxt is None:
@@ -227,8 +234,8 @@ class LogReader:
                         return
                     await asyncio.sleep(self.poll_s)
                     continue
-                for entry in self._entries([rest] if rest else []):
-                    yield entry
+                if rest and (batch := self._entries(rest)):
+                    yield batch
                 os.close(cur.fd)
                 cur, nxt, offset, rest = nxt, None, 0, b""
         finally:

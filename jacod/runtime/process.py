@@ -264,6 +264,20 @@ class ProcessRuntime:
         follow: bool = False,
         previous: bool = False,
     ) -> AsyncIterator[LogEntry]:
+        async for batch in self.log_batches(replica_id, since_ns=since_ns, tail=tail,
+                                            follow=follow, previous=previous):  # fmt: skip
+            for entry in batch:
+                yield entry
+
+    async def log_batches(
+        self,
+        replica_id: str,
+        *,
+        since_ns: int = 0,
+        tail: int = 0,
+        follow: bool = False,
+        previous: bool = False,
+    ) -> AsyncIterator[builtins.list[LogEntry]]:
         # Only the opening is observed: a follow may last for days.
         with self.observe("container_logs", replica_id):
             d = self._dir(replica_id)
@@ -276,8 +290,8 @@ class ProcessRuntime:
                 )  # fmt: skip
             except FileNotFoundError:
                 raise ContainerNotFound(replica_id) from None
-        async for entry in reader.entries():
-            yield entry
+        async for batch in reader.batches():
+            yield batch
 
     async def wait(self, replica_id: str) -> int:
         """The exit code once the replica has exited; -1 if its supervisor vanished."""

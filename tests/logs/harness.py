@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from jaco.logview import Line, from_batch
 from jaco.v1 import control_pb2
 from jaco.v1 import entities_pb2 as pb
 from jacod.api.logs import LogService
@@ -142,29 +143,31 @@ def request(target: str = "shop/web", **kw: Any) -> control_pb2.LogsRequest:
     return req
 
 
-def ts_ns(line: pb.LogLine) -> int:
-    return int(line.ts.seconds * 1_000_000_000 + line.ts.nanos)
+def ts_ns(line: Line) -> int:
+    return line.ts_ns
 
 
-async def collect(stream: AsyncIterator[pb.LogLine]) -> list[pb.LogLine]:
-    return [line async for line in stream]
+async def collect(stream: AsyncIterator[pb.LogBatch]) -> list[Line]:
+    return [line async for batch in stream for line in from_batch(batch)]
 
 
 class Follower:
-    """Consumes a stream in a task, collecting lines."""
+    """Consumes a stream of batches in a task, collecting them and their lines."""
 
-    def __init__(self, stream: AsyncIterator[pb.LogLine]) -> None:
-        self.lines: list[pb.LogLine] = []
+    def __init__(self, stream: AsyncIterator[pb.LogBatch]) -> None:
+        self.lines: list[Line] = []
+        self.batches: list[pb.LogBatch] = []
         self.task = asyncio.create_task(self._run(stream))
 
-    async def _run(self, stream: AsyncIterator[pb.LogLine]) -> None:
-        async for line in stream:
-            self.lines.append(line)
+    async def _run(self, stream: AsyncIterator[pb.LogBatch]) -> None:
+        async for batch in stream:
+            self.batches.append(batch)
+            self.lines.extend(from_batch(batch))
 
     def text(self, stream: str | None = "stdout") -> list[str]:
         return [ln.line for ln in self.lines if stream is None or ln.stream == stream]
 
-    async def until(self, predicate: Callable[[list[pb.LogLine]], bool], timeout: float = 8.0,
+    async def until(self, predicate: Callable[[list[Line]], bool], timeout: float = 8.0,
                     what: str = "condition") -> None:  # fmt: skip
         deadline = time.monotonic() + timeout
         while not predicate(self.lines):

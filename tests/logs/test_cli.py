@@ -31,9 +31,9 @@ class Control(control_pb2_grpc.ControlServicer):
 
     async def StreamLogs(  # noqa: N802 - the gRPC method name
         self, request: control_pb2.LogsRequest, ctx: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.LogLine]:
-        async for line in self.logs.stream(request):
-            yield line
+    ) -> AsyncIterator[pb.LogBatch]:
+        async for batch in self.logs.stream(request):
+            yield batch
 
 
 async def serve(logs: LogService, sock: Path) -> grpc.aio.Server:
@@ -199,3 +199,29 @@ async def test_a_reader_that_goes_away_is_not_an_error(served: tuple[Harness, Pa
     out, err = await asyncio.wait_for(proc.communicate(), 15)
     assert (proc.returncode, err) == (0, b"")
     assert out.decode().splitlines()[1] == "web/0 | 1"
+
+
+async def test_a_burst_prints_whole_and_in_order_and_a_lone_line_at_once(
+    served: tuple[Harness, Path], tmp_path: Path
+) -> None:
+    h, sock = served
+    await h.deploy("shop", {"web": 2})
+    await h.run("shop/web/0", ["seq", "1", "20000"])  # tens of batches
+    await h.runtime.wait("shop/web/0")
+    rc, out, err = await (await jaco(sock, "shop/web")).finish()
+    assert (rc, err) == (0, "")
+    printed = [ln for ln in out.splitlines() if ln.startswith("web/0 | ")]
+    assert printed == [f"web/0 | {i}" for i in range(1, 20001)]
+    rc, out, err = await (await jaco(sock, "shop/web", "-o", "json")).finish()
+    rows = [json.loads(ln) for ln in out.splitlines()]
+    assert [r["line"] for r in rows if r["stream"] == "stdout"] == [str(i) for i in range(1, 20001)]
+
+    gate = tmp_path / "gate"
+    cli = await jaco(sock, "shop/web", "--replica", "1", "-f")
+    await h.sh("shop/web/1", f"echo one; while [ ! -e {gate} ]; do sleep 0.01; done; echo two")
+    # printed (and flushed through the pipe) while the replica writes nothing more
+    assert (await cli.until("web/1 | one"))[-1] == "web/1 | one"
+    gate.touch()
+    await cli.until("web/1 | two")
+    cli.proc.send_signal(signal.SIGINT)
+    assert (await cli.finish())[0] == 130

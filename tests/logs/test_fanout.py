@@ -11,39 +11,45 @@ from pathlib import Path
 
 import grpc
 
+from jaco.logview import Line
 from jaco.v1 import control_pb2, node_pb2_grpc
 from jaco.v1 import entities_pb2 as pb
-from jacod.api.logs import MARK, log_line
+from jacod.api.logwire import encode
 
 from .harness import NODE, Follower, Harness, collect, request, ts_ns
+
+
+def from_lines(*lines: Line) -> pb.LogBatch:
+    [batch] = encode(list(lines))
+    return batch
 
 
 class ScriptedPeer(node_pb2_grpc.NodeServiceServicer):
     """A node's NodeLogs: its backlog (honouring since), then lines fed by the test."""
 
-    def __init__(self, backlog: list[pb.LogLine]) -> None:
+    def __init__(self, backlog: list[Line]) -> None:
         self.lines = backlog
-        self.live: asyncio.Queue[pb.LogLine] = asyncio.Queue()
+        self.live: asyncio.Queue[Line] = asyncio.Queue()
         self.requests: list[control_pb2.LogsRequest] = []
 
     async def NodeLogs(  # noqa: N802 - the gRPC method name
         self, request: control_pb2.LogsRequest, ctx: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.LogLine]:
+    ) -> AsyncIterator[pb.LogBatch]:
         self.requests.append(request)
         since = request.since.ToNanoseconds() if request.HasField("since") else 0
-        for line in list(self.lines):
+        for line in list(self.lines):  # a line a batch: the serving side must not mind
             if ts_ns(line) >= since:
-                yield line
+                yield from_lines(line)
         if not request.follow:
             return
-        yield pb.LogLine(stream=MARK)
+        yield pb.LogBatch(caught_up=True)
         while True:
             line = await self.live.get()
             self.lines.append(line)
-            yield line
+            yield from_lines(line)
 
-    def say(self, text: str) -> pb.LogLine:
-        line = log_line(time.time_ns(), "shop/web/1", "n2", "stdout", text)
+    def say(self, text: str) -> Line:
+        line = Line(time.time_ns(), "shop/web/1", "n2", "stdout", text)
         self.live.put_nowait(line)
         return line
 
@@ -66,7 +72,7 @@ async def test_another_nodes_lines_are_merged_and_its_restart_ridden_out(
     start = time.time_ns()
     # The generated servicer declares every RPC abstract; this peer only answers NodeLogs.
     peer = ScriptedPeer([  # type: ignore[abstract]
-        log_line(start - 900_000_000 + i * 200_000_000, "shop/web/1", "n2", "stdout", f"b{i}")
+        Line(start - 900_000_000 + i * 200_000_000, "shop/web/1", "n2", "stdout", f"b{i}")
         for i in range(4)
     ])  # fmt: skip
     await h.sh("shop/web/0", "echo a0")

@@ -116,26 +116,77 @@ def test_json_lines() -> None:
                    "node": "n1", "stream": "stdout", "line": 'héllo "x"'}  # fmt: skip
 
 
-def test_from_pb() -> None:
-    msg = SimpleNamespace(ts=SimpleNamespace(seconds=T0 // 10**9, nanos=T0 % 10**9),
-                          replica_id="shop/web/0", node="n1", stream="stdout", line="hello")
-    assert Line.from_pb(msg) == line()
+MIXED = [
+    line(), line(T0 + 1, stream="stderr", text="boom"), line(T0 + 2, stream="system", text=""),
+    line(T0 + 10**9, rid="shop/web/10", text="wider: pads what follows"),
+    line(T0 + 10**9 + 5, stream="system", text="exited"), line(T0 + 3 * 10**9, rid="", text="x"),
+    line(T0 + 3 * 10**9 + 999_999_999, text='quote " back \\ tab \t ctl \x01 é 日本 \U0001f600'),
+    line(T0 + 4 * 10**9, rid="shop/web/0", node="n2", stream="weird", text="unknown stream"),
+]
+
+
+@pytest.mark.parametrize("colour", [False, True])
+@pytest.mark.parametrize("timestamps", [False, True])
+def test_a_batch_renders_as_its_lines_one_by_one(colour: bool, timestamps: bool) -> None:
+    one, batch = Formatter(colour=colour, timestamps=timestamps), Formatter(
+        colour=colour, timestamps=timestamps)  # fmt: skip
+    expected = "".join(one.text(ln) + "\n" for ln in MIXED)
+    assert batch.render_text(MIXED[:3]) + batch.render_text(MIXED[3:]) == expected
+    if not (colour or timestamps):  # the padding grew mid-batch; the cached prefixes too
+        assert expected.splitlines()[2:5] == [
+            "web/0 * ", "web/10 | wider: pads what follows", "web/0  * exited"]  # fmt: skip
+
+
+def test_a_batch_renders_as_json_lines_byte_for_byte() -> None:
+    fmt = Formatter()
+    assert fmt.render_json(MIXED) + fmt.render_json(MIXED[:1]) == "".join(
+        Formatter.json(ln) + "\n" for ln in [*MIXED, MIXED[0]])
+    assert fmt.render_json([]) == "" and fmt.render_text([]) == ""
+
+
+def test_from_batch() -> None:
+    msg = SimpleNamespace(ts_ns=[T0, T0 + 1], replica_id=["shop/web/0", ""], node=["n1", "n2"],
+                          stream=["stdout", "system"], line=["hello", "bye"])  # fmt: skip
+    lines = logview.from_batch(msg)
+    assert lines == [line(), line(T0 + 1, "", "system", "bye", "n2")]
+    assert all(type(ln) is Line for ln in lines) and lines[1].node == "n2"
+    msg.line.pop()
+    with pytest.raises(ValueError):  # columns of different lengths: a broken server
+        logview.from_batch(msg)
 
 
 def test_resume_drops_what_was_shown() -> None:
     r = Resume(lookback_ns=100)
-    assert not r.started and r.since_ns(7) == 7
-    assert r.fresh(line(1000, "a")) and r.fresh(line(1000, "b")) and r.fresh(line(1050, "a"))
-    assert not r.fresh(line(1000, "a"))  # shown already
-    assert r.since_ns(7) == 950
-    assert r.fresh(line(990, "c"))  # late line of another replica: not shown before
-    assert r.fresh(line(1200, "a"))  # moves the window: 1000s are forgotten...
-    assert r.since_ns(0) == 1100  # ...because a reopened stream starts after them
+    assert not r.started and r.reopen(7) == 7
+    assert r.fresh([line(1000, "a"), line(1000, "b")]) == [line(1000, "a"), line(1000, "b")]
+    assert r.fresh([line(1050, "a")]) == [line(1050, "a")]
+    assert r.reopen(7) == 950  # the lookback before the newest line shown
+    assert r.fresh([line(1000, "a"), line(1001, "a"), line(1050, "a"), line(1060, "a")]) == [
+        line(1001, "a"), line(1060, "a")]  # fmt: skip  # shown already: dropped
+    assert r.fresh([line(990, "c")]) == [line(990, "c")]  # late line of another replica
+    assert r.fresh([line(1200, "a")]) == [line(1200, "a")]  # moves the window...
+    assert r.reopen(0) == 1100  # ...a reopened stream starts after the 1000s
+    assert r.fresh([line(1200, "a"), line(1200, "b")]) == [line(1200, "b")]
 
 
-def pb(ts: int, rid: str = "shop/web/0", text: str = "") -> SimpleNamespace:
-    return SimpleNamespace(ts=SimpleNamespace(seconds=ts // 10**9, nanos=ts % 10**9),
-                           replica_id=rid, node="n1", stream="stdout", line=text or str(ts))
+def test_resume_forgets_what_is_older_than_the_lookback() -> None:
+    r = Resume(lookback_ns=100)
+    for ts in range(1000, 2000, 10):
+        r.fresh([line(ts, "a"), line(ts + 1, "b")])
+    assert r.reopen(0) == 1891
+    # within the lookback: dropped; before it (never asked for again): forgotten
+    assert r.fresh([line(1891, "b"), line(1990, "a"), line(1800, "a")]) == [line(1800, "a")]
+
+
+def pb(ts: int, rid: str = "shop/web/0", text: str = "") -> Line:
+    return line(ts, rid, "stdout", text or str(ts))
+
+
+def batch(*lines: Line) -> SimpleNamespace:
+    """A ``LogBatch`` as the server sends it: columns."""
+    ts_ns, replica_id, node, stream, text = (list(c) for c in zip(*lines, strict=True))
+    return SimpleNamespace(ts_ns=ts_ns, replica_id=replica_id, node=node, stream=stream,
+                           line=text)  # fmt: skip
 
 
 class Dropped(Exception):
@@ -153,22 +204,21 @@ async def test_lines_resume_after_a_drop_without_duplicates() -> None:
         calls.append((since_ns, tail))
 
         async def gen() -> AsyncIterator[SimpleNamespace]:
-            sent = [m for m in history if m.ts.seconds * 10**9 + m.ts.nanos >= since_ns]
+            sent = [m for m in history if m.ts_ns >= since_ns]
             if len(calls) == 1:
-                for m in sent[:3]:  # 10a 10b 11a, then the server goes away
-                    yield m
+                yield batch(*sent[:2])  # 10a 10b
+                yield batch(sent[2])  # 11a, then the server goes away
                 raise Dropped()
             if len(calls) == 2:
                 raise Dropped()  # still down
-            for m in sent:
-                yield m
+            yield batch(*sent)  # from 10a again: what was shown is dropped
 
         return gen()
 
-    got = [ln async for ln in logview.lines(
+    got = [ln async for batch in logview.batches(
         open_stream, tail=5, follow=True, retryable=lambda e: isinstance(e, Dropped),
         on_outage=outages.append, backoff_s=0.001,
-    )]  # fmt: skip
+    ) for ln in batch]  # fmt: skip
     assert [(ln.replica_id, ln.ts_ns) for ln in got] == [
         ("a", 10 * s), ("b", 10 * s + 5), ("a", 11 * s), ("b", 11 * s), ("a", 12 * s)]
     assert calls == [(0, 5), (10 * s, 0), (10 * s, 0)]  # since last-1s, untailed
@@ -184,17 +234,17 @@ async def test_lines_do_not_retry_a_server_that_was_never_there() -> None:
         return gen()
 
     with pytest.raises(Dropped):
-        [ln async for ln in logview.lines(open_stream, follow=True, retryable=lambda e: True)]
+        [b async for b in logview.batches(open_stream, follow=True, retryable=lambda e: True)]
     with pytest.raises(ValueError):  # not retryable, even after lines
 
         def failing(since_ns: int, tail: int) -> AsyncIterator[SimpleNamespace]:
             async def gen() -> AsyncIterator[SimpleNamespace]:
-                yield pb(10**9)
+                yield batch(pb(10**9))
                 raise ValueError("bad")
 
             return gen()
 
-        [ln async for ln in logview.lines(failing, follow=True,
+        [b async for b in logview.batches(failing, follow=True,
                                           retryable=lambda e: isinstance(e, Dropped))]
 
 
@@ -206,14 +256,14 @@ async def test_lines_give_up_after_a_long_outage() -> None:
         async def gen() -> AsyncIterator[SimpleNamespace]:
             n[0] += 1
             if n[0] == 1:
-                yield pb(10**9)
+                yield batch(pb(10**9))
             now[0] += 10
             raise Dropped()
 
         return gen()
 
     with pytest.raises(Dropped):
-        [ln async for ln in logview.lines(open_stream, follow=True, retryable=lambda e: True,
+        [b async for b in logview.batches(open_stream, follow=True, retryable=lambda e: True,
                                           max_outage_s=30, backoff_s=0.001,
                                           clock=lambda: now[0])]  # fmt: skip
     assert n[0] == 5  # 1 good stream; the outage starts at t=10, given up after t > 40

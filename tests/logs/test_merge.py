@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from jacod.api.logmerge import Fanin, Feed, Merger
+from jacod.api.logfanin import Fanin, Feed
+from jacod.api.logmerge import Merger
 
 W = 0.1  # reorder window
 
@@ -44,6 +45,47 @@ def test_backlog_is_merged_in_time_order_whatever_the_arrival_order(seed: int) -
     expected = sorted((ts, k) for k, v in sources.items() for ts in v)
     assert out == [f"{k}{ts}" for ts, k in expected]
     assert m.drained
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_runs_merge_like_single_items(seed: int) -> None:
+    """Pushed in runs of any size, popped at any moment: the same order as
+    item by item, ties across sources in the order they were pushed."""
+    rng = random.Random(seed)
+    sources = {k: sorted(rng.sample(range(300), 60)) for k in "abc"}  # ties across sources
+    m = merger()
+    for k in sources:
+        m.add(k, 0.0)
+    out: list[str] = []
+    pushed: list[tuple[int, int, str]] = []  # (ts, run number, item): the expected order
+    cursors = dict.fromkeys(sources, 0)
+    run = 0
+    while any(cursors[k] < len(v) for k, v in sources.items()):
+        k = rng.choice([k for k in sources if cursors[k] < len(sources[k])])
+        stamps = sources[k][cursors[k] : cursors[k] + rng.randint(1, 25)]
+        cursors[k] += len(stamps)
+        m.push_many(k, stamps, [f"{k}{ts}" for ts in stamps], 0.0)
+        pushed += [(ts, run, f"{k}{ts}") for ts in stamps]
+        run += 1
+        if cursors[k] == len(sources[k]):
+            m.end(k)
+        if rng.random() < 0.5:
+            out += m.pop_ready(0.0)
+    out += m.pop_ready(0.0)
+    assert out == [item for *_, item in sorted(pushed)]
+    assert m.drained
+
+
+def test_a_run_goes_up_to_the_next_sources_line_then_waits_for_it() -> None:
+    m = merger()
+    for k in "ab":
+        m.add(k, 0.0, backlog=False)
+    m.push_many("a", [1, 2, 3, 7, 8], ["a1", "a2", "a3", "a7", "a8"], 1.0)
+    m.push_many("b", [3, 5], ["b3", "b5"], 1.0)
+    assert m.pop_ready(1.0) == ["a1", "a2", "a3", "b3", "b5"]  # a3 pushed before b3; b empty
+    assert m.pop_ready(1.0 + W) == ["a7", "a8"]  # then a's rest waits the window for b
+    with pytest.raises(ValueError, match="2 timestamps for 1 items"):
+        m.push_many("a", [9, 10], ["a9"], 2.0)
 
 
 def test_backlog_waits_for_every_source_until_it_stalls() -> None:
@@ -185,7 +227,7 @@ async def test_fanin_merges_producers_and_ends() -> None:
     fanin.add("a", producer("a", [1, 4, 5]))
     fanin.add("b", producer("b", [2, 3, 6]))
     fanin.finish()
-    out = [x async for x in fanin.items()]
+    out = [x async for batch in fanin.batches() for x in batch]
     assert out == ["a1", "b2", "b3", "a4", "a5", "b6"]
 
 
@@ -201,12 +243,12 @@ async def test_a_slow_reader_makes_producers_wait() -> None:
     m: Merger[int] = Merger(window_s=0.01, cap=16)
     fanin: Fanin[int] = Fanin(m, queue_size=32)
     fanin.add("a", chatty, backlog=False)
-    items = fanin.items()
-    got = [await anext(items) for _ in range(10)]
+    batches = fanin.batches()
+    got = await anext(batches)
     await asyncio.sleep(0.2)  # the reader stalls; the producer must not run ahead
-    assert got == list(range(10))
-    assert produced <= 10 + 16 + 32 + 1
-    await items.aclose()  # cancels the producer
+    assert got == list(range(len(got)))
+    assert produced <= len(got) + 16 + 32 + 1
+    await batches.aclose()  # cancels the producer
     assert fanin.open_keys == [] or all(not fanin.is_open(k) for k in fanin.open_keys)
 
 
@@ -222,11 +264,11 @@ async def test_caught_up_marker_and_cancelled_sources() -> None:
 
     fanin: Fanin[str] = Fanin(Merger(window_s=0.01), caught_up_item="MARK")
     fanin.add("a", backlog_then_live)
-    items = fanin.items()
-    assert [await anext(items), await anext(items)] == ["old", "MARK"]
+    batches = fanin.batches()
+    assert await anext(batches) == ["old", "MARK"]  # the marker ends the backlog's batch
     gate.set()
-    assert await anext(items) == "new"
+    assert await anext(batches) == ["new"]
     assert fanin.is_open("a")
     fanin.cancel("a")
     fanin.finish()
-    assert [x async for x in items] == []
+    assert [x async for x in batches] == []

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
+from jaco.logview import from_batch
 from jaco.v1 import control_pb2
-from jaco.v1 import entities_pb2 as pb
 from jacod import errors
-from jacod.api.logs import MARK, LogQuery
+from jacod.api.logs import LogQuery
 
 from .harness import NODE, Follower, Harness, collect, request, ts_ns
 
@@ -184,25 +184,17 @@ async def test_node_stream_sets_the_node_and_marks_the_end_of_the_backlog(
 ) -> None:
     await two_finished_replicas(harness)
     svc = harness.service()
-    lines = await collect(svc.node_stream(request(tail=1)))
+    batches = [b async for b in svc.node_stream(request(tail=1))]
+    lines = [ln for b in batches for ln in from_batch(b)]
     assert [(ln.replica_id, ln.line) for ln in lines] == [("shop/web/1", "exited with code 0")]
-    got: list[pb.LogLine] = []
-
-    async def follow() -> None:
-        async for ln in svc.node_stream(request(follow=True, tail=1)):
-            got.append(ln)
-
-    task = asyncio.create_task(follow())
+    assert not any(b.caught_up for b in batches)  # not following: no marker
+    f = Follower(svc.node_stream(request(follow=True, tail=1)))
     try:
-        for _ in range(100):
-            if len(got) >= 2:
-                break
-            await asyncio.sleep(0.02)
+        await f.until(lambda _: any(b.caught_up for b in f.batches), what="caught_up")
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    assert [ln.stream for ln in got] == ["system", MARK]
-    assert got[0].node == NODE
+        await f.stop()
+    assert [b.caught_up for b in f.batches] == [True]  # the backlog's last batch, once
+    assert [(ln.stream, ln.node) for ln in f.lines] == [("system", NODE)]
 
 
 def test_query_from_a_request() -> None:

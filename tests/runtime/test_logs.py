@@ -119,6 +119,21 @@ async def test_long_and_binary_lines(rt: ProcessRuntime) -> None:
     assert lines[4:] == ["\ufffdok \r", "end"]
 
 
+async def test_log_batches_are_the_chunks_read(rt: ProcessRuntime) -> None:
+    # ~1.2 MB of lines of 3-byte characters: chunk boundaries fall inside some of them
+    code = "import sys\nfor i in range(40000):\n    print(f'{i} ' + '日本' * (i % 7))\n"
+    await rt.create(spec([sys.executable, "-c", code]))
+    await rt.start(RID)
+    await rt.wait(RID)
+    batches = [b async for b in rt.log_batches(RID)]
+    flat = [e for b in batches for e in b]
+    assert all(batches) and 3 <= len(batches) <= len(flat) // 100, len(batches)  # reads, not lines
+    assert flat == await collect(rt)
+    assert stdout(flat) == [f"{i} " + "日本" * (i % 7) for i in range(40000)]
+    [tail] = [b async for b in rt.log_batches(RID, tail=3)]
+    assert [e.line for e in tail] == ["39998 ", "39999 日本", "exited with code 0"]
+
+
 async def test_follow_from_created_skips_the_retired_run(rt: ProcessRuntime, follower) -> None:
     await rt.create(sh("echo one"))
     await rt.start(RID)

@@ -15,7 +15,7 @@ import pytest
 from jaco.tui.demo import NOW, demo_script, demo_status, line
 from jaco.tui.fake import FakeSource
 from jaco.tui.filters import LogFilter, log_request, parse_audit_filter
-from jaco.tui.pump import Inflight, pump
+from jaco.tui.pump import Inflight, each, pump
 from jaco.tui.rows import header_info, node_rows, status_rows
 from jaco.tui.source import AuditFilter, LogRequest
 
@@ -98,9 +98,22 @@ async def test_pump_batches_a_burst_and_delivers_the_rest_at_the_end() -> None:
 
     batches: list[list[int]] = []
     inflight = Inflight()
-    await pump(burst(), batches.append, interval=0.02, inflight=inflight)
+    await pump(each(burst()), batches.append, interval=0.02, inflight=inflight)
     assert [len(b) for b in batches] == [1000, 1]
     assert sum(batches, []) == list(range(1001)) and inflight.n == 1001
+
+
+async def test_pump_joins_the_batches_a_stream_delivers() -> None:
+    async def chunks() -> AsyncIterator[list[int]]:
+        yield [0, 1, 2]
+        yield []
+        yield [3]
+        await asyncio.sleep(0.05)
+        yield [4, 5]
+
+    batches: list[list[int]] = []
+    await pump(chunks(), batches.append, interval=0.02)
+    assert batches == [[0, 1, 2, 3], [4, 5]]
 
 
 def test_batched_messages_merge_instead_of_dropping() -> None:
@@ -119,8 +132,8 @@ async def test_source_logs_resume_after_a_drop_without_repeats() -> None:
     got: list[tuple[str, int]] = []
 
     async def read() -> None:
-        async for item in source.logs(request):
-            got.append((item.replica_id, item.ts_ns))
+        async for batch in source.logs(request):
+            got.extend((item.replica_id, item.ts_ns) for item in batch)
 
     task = asyncio.create_task(read())
     try:

@@ -20,7 +20,7 @@ from textual.widgets import DataTable
 from jaco.auditview import HIGH_SIGNAL
 from jaco.tui.filters import LogFilter, audit_filter_text, parse_audit_filter
 from jaco.tui.messages import Batched
-from jaco.tui.pump import pump
+from jaco.tui.pump import each, pump
 from jaco.tui.source import AuditEvent, AuditFilter, Host
 from jaco.tui.widgets.filter_bar import FilterBar
 
@@ -124,7 +124,7 @@ class AuditPane(Vertical):
             self.post_message(self.EventsArrived(events, generation))
 
         try:
-            await pump(host.source.audit(flt), deliver, interval=host.flush_s,
+            await pump(each(host.source.audit(flt)), deliver, interval=host.flush_s,
                        inflight=host.inflight)  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - shown in the pane; the console keeps running
             from jaco.tui.client_source import reason
