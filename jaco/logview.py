@@ -1,7 +1,8 @@
 """Log lines on the client: ``DEP/SVC`` targets, formatting (replica prefix,
 stable colours, timestamps, JSON) and following a stream across reconnects
-without duplicates. Lines arrive in batches (``LogBatch``) and are handled a
-batch at a time: ``jaco logs`` formats one into one string for one write.
+without duplicates. Lines arrive in batches (``LogBatch``, columns) and are
+handled a batch at a time: ``jaco logs`` formats one, column by column, into
+one string for one write.
 
 Shared by ``jaco logs`` and the console's logs pane, so it imports neither
 grpc nor textual: formatting yields ``(text, style)`` parts that the CLI turns
@@ -17,7 +18,6 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from json.encoder import encode_basestring as _json_str  # what json.dumps(ensure_ascii=False) uses
-from operator import itemgetter
 from typing import Any, NamedTuple, TextIO
 
 _NS = 1_000_000_000
@@ -35,11 +35,49 @@ class Line(NamedTuple):
 _new = tuple.__new__  # a Line without NamedTuple's Python-level __new__: the per-line path
 
 
+class Batch:
+    """A ``jaco.v1.LogBatch``'s lines as columns: line i is ``ts_ns[i]``,
+    ``replica_id[i]``, ``node[i]``, ``stream[i]``, ``line[i]``. ``jaco logs``
+    formats them straight from the columns; ``lines()`` makes ``Line`` tuples."""
+
+    __slots__ = ("line", "node", "replica_id", "stream", "ts_ns")
+
+    def __init__(self, ts_ns: list[int], replica_id: list[str], node: list[str],
+                 stream: list[str], line: list[str]) -> None:  # fmt: skip
+        if not len(ts_ns) == len(replica_id) == len(node) == len(stream) == len(line):
+            raise ValueError("a log batch with columns of different lengths")
+        self.ts_ns, self.replica_id, self.node, self.stream, self.line = (
+            ts_ns, replica_id, node, stream, line)  # fmt: skip
+
+    @classmethod
+    def of(cls, msg: Any) -> Batch:
+        """From a ``jaco.v1.LogBatch`` (duck-typed: no protobuf import here)."""
+        return cls(list(msg.ts_ns), list(msg.replica_id), list(msg.node), list(msg.stream),
+                   list(msg.line))  # fmt: skip
+
+    @classmethod
+    def of_lines(cls, lines: list[Line]) -> Batch:
+        return cls([ln.ts_ns for ln in lines], [ln.replica_id for ln in lines],
+                   [ln.node for ln in lines], [ln.stream for ln in lines],
+                   [ln.line for ln in lines])  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.ts_ns)
+
+    def lines(self) -> list[Line]:
+        rows = zip(self.ts_ns, self.replica_id, self.node, self.stream, self.line, strict=True)
+        return [_new(Line, row) for row in rows]
+
+    def take(self, rows: list[int]) -> Batch:
+        """Only these rows (indices, in order)."""
+        return Batch([self.ts_ns[i] for i in rows], [self.replica_id[i] for i in rows],
+                     [self.node[i] for i in rows], [self.stream[i] for i in rows],
+                     [self.line[i] for i in rows])  # fmt: skip
+
+
 def from_batch(msg: Any) -> list[Line]:
-    """The lines of a ``jaco.v1.LogBatch`` (duck-typed: no protobuf import here);
-    ValueError if its columns differ in length."""
-    columns = zip(msg.ts_ns, msg.replica_id, msg.node, msg.stream, msg.line, strict=True)
-    return [_new(Line, row) for row in columns]
+    """The lines of a ``jaco.v1.LogBatch``; ValueError if its columns differ in length."""
+    return Batch.of(msg).lines()
 
 
 # -- targets -------------------------------------------------------------------
@@ -195,12 +233,13 @@ class Formatter:
         self._heads[replica_id, stream] = head, body
         return head, body
 
-    def render_text(self, lines: list[Line]) -> str:
+    def render_text(self, batch: Batch) -> str:
         """``text`` of each line, newline-terminated, as one string (one write)."""
         heads, out = self._heads, []
         stamp = self._ms if self.timestamps else None
         dim = f"\x1b[{ANSI['dim']}m"
-        for ts_ns, replica_id, _, stream, text in lines:
+        rows = zip(batch.ts_ns, batch.replica_id, batch.stream, batch.line, strict=True)
+        for ts_ns, replica_id, stream, text in rows:
             head, body = heads.get((replica_id, stream)) or self._head(replica_id, stream)
             if body and text:
                 text = f"{body}{text}{_RESET}"
@@ -218,10 +257,12 @@ class Formatter:
             ensure_ascii=False,
         )  # fmt: skip
 
-    def render_json(self, lines: list[Line]) -> str:
+    def render_json(self, batch: Batch) -> str:
         """``json`` of each line, newline-terminated, as one string."""
         mids, stamp, out = self._mids, self._ns, []
-        for ts_ns, replica_id, node, stream, text in lines:
+        rows = zip(batch.ts_ns, batch.replica_id, batch.node, batch.stream, batch.line,
+                   strict=True)  # fmt: skip
+        for ts_ns, replica_id, node, stream, text in rows:
             mid = mids.get((replica_id, node, stream))
             if mid is None:
                 mid = mids[replica_id, node, stream] = (
@@ -235,9 +276,6 @@ class Formatter:
 # -- following across reconnects -------------------------------------------------
 
 
-_TS, _REPLICA = itemgetter(0), itemgetter(1)
-
-
 class Resume:
     """What was shown, so a reopened stream neither repeats nor skips.
 
@@ -246,7 +284,7 @@ class Resume:
     reorder window) and drops those already shown, known by (replica, ts),
     which is unique because a replica's timestamps strictly increase. One
     stream never repeats a line, so the set of what was shown is built only
-    when reopening; until then, per batch, its stamps and replicas are kept.
+    when reopening; until then each batch's stamp and replica columns are kept.
     """
 
     def __init__(self, lookback_ns: int = _NS) -> None:
@@ -275,25 +313,26 @@ class Resume:
         self._until = self.last_ts
         return max(since_ns, cutoff)
 
-    def fresh(self, lines: list[Line]) -> list[Line]:
-        """Those of ``lines`` not shown before (and remember them)."""
-        if not lines:
-            return lines
-        stamps = list(map(_TS, lines))
-        if self._seen and min(stamps) <= self._until:
+    def fresh(self, batch: Batch) -> Batch:
+        """The lines of ``batch`` not shown before (and remember them)."""
+        if not len(batch):
+            return batch
+        if self._seen and min(batch.ts_ns) <= self._until:
             seen, until = self._seen, self._until
-            lines = [ln for ln in lines if ln[0] > until or (ln[1], ln[0]) not in seen]
-            if not lines:
-                return lines
-            stamps = list(map(_TS, lines))
-        newest = max(stamps)
-        self._shown.append((newest, stamps, list(map(_REPLICA, lines))))
+            rows = zip(batch.ts_ns, batch.replica_id, strict=True)
+            keep = [i for i, (ts, rid) in enumerate(rows) if ts > until or (rid, ts) not in seen]
+            if len(keep) < len(batch):
+                batch = batch.take(keep)
+            if not len(batch):
+                return batch
+        newest = max(batch.ts_ns)
+        self._shown.append((newest, batch.ts_ns, batch.replica_id))
         if newest > self.last_ts:
             self.last_ts = newest
             cutoff = newest - self.lookback_ns
             while self._shown[0][0] < cutoff:
                 self._shown.popleft()
-        return lines
+        return batch
 
 
 OpenStream = Callable[[int, int], AsyncIterator[Any]]  # (since_ns, tail) -> LogBatch messages
@@ -312,7 +351,7 @@ async def batches(
     max_backoff_s: float = 3.0,
     clock: Callable[[], float] = time.monotonic,
     resume: Resume | None = None,
-) -> AsyncIterator[list[Line]]:
+) -> AsyncIterator[Batch]:
     """Batches of ``open_stream`` (never empty) until it ends; when following,
     a dropped stream (``retryable``) is reopened with backoff and resumed
     without duplicates (``resume`` may carry what was shown across calls).
@@ -332,7 +371,7 @@ async def batches(
                     outage_since, attempt = None, 0
                     on_outage(None)
                 received = True
-                if batch := shown.fresh(from_batch(msg)):
+                if len(batch := shown.fresh(Batch.of(msg))):
                     yield batch
             return
         except Exception as exc:  # noqa: BLE001 - filtered by retryable, re-raised otherwise

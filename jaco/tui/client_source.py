@@ -124,7 +124,7 @@ class ClientSource:
             try:
                 async for batch in stream:
                     attempt = 0
-                    yield batch
+                    yield batch.lines()
                 return  # the server ended it: the deployment is gone
             except Exception as exc:  # noqa: BLE001 - sorted by retryable(); the rest re-raised
                 if not retryable(exc):

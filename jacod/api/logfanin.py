@@ -26,7 +26,7 @@ _ITEM, _CAUGHT_UP = 0, 1
 
 class Feed(Generic[T]):
     """A producer's way into the merge: a bounded queue of runs (``put_many``
-    waits while ``size`` items are queued).
+    waits while ``size`` items are queued, then admits a run whole).
 
     Not an ``asyncio.Queue``: this is the hot path, a run is one step for a
     chunk of lines, and the merge only needs waking when the queue stops being
@@ -57,15 +57,10 @@ class Feed(Generic[T]):
         await self._append(_ITEM, [ts_ns], [item])
 
     async def put_many(self, stamps: list[int], items: list[T]) -> None:
-        """Items in the source's time order, with their timestamps (in runs of
-        at most ``size``: what waits here and in the merge stays bounded)."""
-        size = self.size
-        if len(items) <= size:
-            if items:
-                await self._append(_ITEM, stamps, items)
-            return
-        for i in range(0, len(items), size):
-            await self._append(_ITEM, stamps[i : i + size], items[i : i + size])
+        """Items in the source's time order, with their timestamps: one run
+        (what one read or one message brought: bounded by its producer)."""
+        if items:
+            await self._append(_ITEM, stamps, items)
 
     async def caught_up(self) -> None:
         """Everything before this was backlog; what follows is live."""

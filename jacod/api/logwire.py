@@ -5,7 +5,9 @@ A batch is columns (a repeated field per part of a line), so building or
 reading one is a few C-level copies, not a message per line. It carries what
 was ready when it was sent, up to ``MAX_LINES`` lines or about ``MAX_BYTES``
 (line lengths in characters plus a per-line allowance; a line is at most
-64 KiB, so a message stays far below gRPC's 4 MiB limit).
+64 KiB, so a message stays far below gRPC's 4 MiB limit). ``MAX_BYTES`` holds
+a whole 64 KiB read of a replica's log (``runtime/logs.py``): one message per
+read, not two.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from operator import itemgetter
 from jaco.v1 import entities_pb2 as pb
 from jacod.api.logquery import Record
 
-MAX_LINES = 500
-MAX_BYTES = 64 * 1024
+MAX_LINES = 1000
+MAX_BYTES = 128 * 1024
 _PER_LINE = 48  # timestamp, replica id, node, stream and framing, roughly
 _text = itemgetter(4)
 

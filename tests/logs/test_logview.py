@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from jaco import logview
-from jaco.logview import Formatter, Line, Resume, Target
+from jaco.logview import Batch, Formatter, Line, Resume, Target
 
 T0 = 1_795_000_000_123_456_789  # 2026-11-18T11:06:40.123456789Z
 RESET = "\x1b[0m"
@@ -131,7 +131,8 @@ def test_a_batch_renders_as_its_lines_one_by_one(colour: bool, timestamps: bool)
     one, batch = Formatter(colour=colour, timestamps=timestamps), Formatter(
         colour=colour, timestamps=timestamps)  # fmt: skip
     expected = "".join(one.text(ln) + "\n" for ln in MIXED)
-    assert batch.render_text(MIXED[:3]) + batch.render_text(MIXED[3:]) == expected
+    first, rest = Batch.of_lines(MIXED[:3]), Batch.of_lines(MIXED[3:])
+    assert batch.render_text(first) + batch.render_text(rest) == expected
     if not (colour or timestamps):  # the padding grew mid-batch; the cached prefixes too
         assert expected.splitlines()[2:5] == [
             "web/0 * ", "web/10 | wider: pads what follows", "web/0  * exited"]  # fmt: skip
@@ -139,9 +140,9 @@ def test_a_batch_renders_as_its_lines_one_by_one(colour: bool, timestamps: bool)
 
 def test_a_batch_renders_as_json_lines_byte_for_byte() -> None:
     fmt = Formatter()
-    assert fmt.render_json(MIXED) + fmt.render_json(MIXED[:1]) == "".join(
-        Formatter.json(ln) + "\n" for ln in [*MIXED, MIXED[0]])
-    assert fmt.render_json([]) == "" and fmt.render_text([]) == ""
+    out = fmt.render_json(Batch.of_lines(MIXED)) + fmt.render_json(Batch.of_lines(MIXED[:1]))
+    assert out == "".join(Formatter.json(ln) + "\n" for ln in [*MIXED, MIXED[0]])
+    assert fmt.render_json(Batch.of_lines([])) == "" == fmt.render_text(Batch.of_lines([]))
 
 
 def test_from_batch() -> None:
@@ -155,27 +156,31 @@ def test_from_batch() -> None:
         logview.from_batch(msg)
 
 
+def fresh(r: Resume, lines: list[Line]) -> list[Line]:
+    return r.fresh(Batch.of_lines(lines)).lines()
+
+
 def test_resume_drops_what_was_shown() -> None:
     r = Resume(lookback_ns=100)
     assert not r.started and r.reopen(7) == 7
-    assert r.fresh([line(1000, "a"), line(1000, "b")]) == [line(1000, "a"), line(1000, "b")]
-    assert r.fresh([line(1050, "a")]) == [line(1050, "a")]
+    assert fresh(r, [line(1000, "a"), line(1000, "b")]) == [line(1000, "a"), line(1000, "b")]
+    assert fresh(r, [line(1050, "a")]) == [line(1050, "a")]
     assert r.reopen(7) == 950  # the lookback before the newest line shown
-    assert r.fresh([line(1000, "a"), line(1001, "a"), line(1050, "a"), line(1060, "a")]) == [
+    assert fresh(r, [line(1000, "a"), line(1001, "a"), line(1050, "a"), line(1060, "a")]) == [
         line(1001, "a"), line(1060, "a")]  # fmt: skip  # shown already: dropped
-    assert r.fresh([line(990, "c")]) == [line(990, "c")]  # late line of another replica
-    assert r.fresh([line(1200, "a")]) == [line(1200, "a")]  # moves the window...
+    assert fresh(r, [line(990, "c")]) == [line(990, "c")]  # late line of another replica
+    assert fresh(r, [line(1200, "a")]) == [line(1200, "a")]  # moves the window...
     assert r.reopen(0) == 1100  # ...a reopened stream starts after the 1000s
-    assert r.fresh([line(1200, "a"), line(1200, "b")]) == [line(1200, "b")]
+    assert fresh(r, [line(1200, "a"), line(1200, "b")]) == [line(1200, "b")]
 
 
 def test_resume_forgets_what_is_older_than_the_lookback() -> None:
     r = Resume(lookback_ns=100)
     for ts in range(1000, 2000, 10):
-        r.fresh([line(ts, "a"), line(ts + 1, "b")])
+        fresh(r, [line(ts, "a"), line(ts + 1, "b")])
     assert r.reopen(0) == 1891
     # within the lookback: dropped; before it (never asked for again): forgotten
-    assert r.fresh([line(1891, "b"), line(1990, "a"), line(1800, "a")]) == [line(1800, "a")]
+    assert fresh(r, [line(1891, "b"), line(1990, "a"), line(1800, "a")]) == [line(1800, "a")]
 
 
 def pb(ts: int, rid: str = "shop/web/0", text: str = "") -> Line:
@@ -218,7 +223,7 @@ async def test_lines_resume_after_a_drop_without_duplicates() -> None:
     got = [ln async for batch in logview.batches(
         open_stream, tail=5, follow=True, retryable=lambda e: isinstance(e, Dropped),
         on_outage=outages.append, backoff_s=0.001,
-    ) for ln in batch]  # fmt: skip
+    ) for ln in batch.lines()]  # fmt: skip
     assert [(ln.replica_id, ln.ts_ns) for ln in got] == [
         ("a", 10 * s), ("b", 10 * s + 5), ("a", 11 * s), ("b", 11 * s), ("a", 12 * s)]
     assert calls == [(0, 5), (10 * s, 0), (10 * s, 0)]  # since last-1s, untailed
