@@ -208,14 +208,12 @@ class BenchNode:
 
 
 @contextlib.contextmanager
-def three_nodes() -> Iterator[list[BenchNode]]:
-    """Nodes a (bootstrap), b and c joined to it, on loopback, process runtime,
-    in a short temp dir (unix socket paths are limited to 107 bytes). At exit:
-    jacods stopped, every replica they started killed, the dir removed."""
+def running(base: Path, nodes: Sequence[BenchNode]) -> Iterator[list[BenchNode]]:
+    """The first node bootstraps, the others join it (token in a file, as the
+    docs advise). At exit: jacods stopped, every replica they started killed,
+    ``base`` removed."""
     import shutil
 
-    base = Path(tempfile.mkdtemp(prefix="jb-", dir="/tmp"))
-    nodes = [BenchNode(base, n) for n in ("a", "b", "c")]
     try:
         nodes[0].start("--bootstrap")
         nodes[0].wait_ready()
@@ -223,11 +221,22 @@ def three_nodes() -> Iterator[list[BenchNode]]:
             r = nodes[0].jaco("node", "join-token")
             if r.returncode != 0:
                 raise SystemExit(f"bench: join-token failed: {r.stderr}")
-            n.start("--join", nodes[0].address, "--join-token", r.stdout.strip())
+            token = base / f"{n.name}.join-token"
+            token.write_text(r.stdout)
+            n.start("--join", nodes[0].address, "--join-token-file", str(token))
             n.wait_ready()
-        yield nodes
+        yield list(nodes)
     finally:
         for n in nodes:
             n.stop()
         kill_replicas(base)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def three_nodes() -> Iterator[list[BenchNode]]:
+    """Nodes a (bootstrap), b and c joined to it, on loopback, process runtime,
+    in a short temp dir (unix socket paths are limited to 107 bytes)."""
+    base = Path(tempfile.mkdtemp(prefix="jb-", dir="/tmp"))
+    with running(base, [BenchNode(base, n) for n in ("a", "b", "c")]) as nodes:
+        yield nodes

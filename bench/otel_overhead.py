@@ -40,7 +40,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from _common import BIN, BenchNode, _stat_fields, clean_env, kill_replicas
+from _common import BIN, BenchNode, _stat_fields, clean_env, running
 
 GOAL = 1.10  # enabled costs <= 10%
 Samples = dict[str, list[float]]  # per variant
@@ -145,22 +145,8 @@ class Node(BenchNode):
 @contextlib.contextmanager
 def cluster(size: int, env: dict[str, str], tag: str) -> Iterator[list[Node]]:
     base = Path(tempfile.mkdtemp(prefix=f"jo{tag}-", dir="/tmp"))  # short: socket paths
-    nodes = [Node(base, n, env) for n in "abc"[:size]]
-    try:
-        nodes[0].start("--bootstrap")
-        nodes[0].wait_ready()
-        for n in nodes[1:]:
-            r = nodes[0].jaco("node", "join-token")
-            if r.returncode != 0:
-                raise SystemExit(f"bench: join-token failed: {r.stderr}")
-            n.start("--join", nodes[0].address, "--join-token", r.stdout.strip())
-            n.wait_ready()
+    with running(base, [Node(base, n, env) for n in "abc"[:size]]) as nodes:
         yield nodes
-    finally:
-        for n in nodes:
-            n.stop()
-        kill_replicas(base)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 _runs = itertools.count()
