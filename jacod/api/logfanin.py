@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Coroutine, Hashable
+from collections.abc import AsyncGenerator, Callable, Coroutine, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 from jacod.api.logmerge import Merger
@@ -38,13 +38,13 @@ class Feed(Generic[T]):
     ) -> None:  # fmt: skip
         self.key, self.size = key, size
         # (kind, arrival, stamps, items)
-        self.queue: deque[tuple[int, float, list[int], list[T]]] = deque()
+        self.queue: deque[tuple[int, float, list[int], Sequence[T]]] = deque()
         self.queued = 0  # items in ``queue``
         self.finished = False
         self._room: asyncio.Future[None] | None = None
         self._mark, self._clock = mark, clock
 
-    async def _append(self, kind: int, stamps: list[int], items: list[T]) -> None:
+    async def _append(self, kind: int, stamps: list[int], items: Sequence[T]) -> None:
         while self.queued >= self.size:
             self._room = asyncio.get_running_loop().create_future()
             await self._room
@@ -56,7 +56,7 @@ class Feed(Generic[T]):
     async def put(self, ts_ns: int, item: T) -> None:
         await self._append(_ITEM, [ts_ns], [item])
 
-    async def put_many(self, stamps: list[int], items: list[T]) -> None:
+    async def put_many(self, stamps: list[int], items: Sequence[T]) -> None:
         """Items in the source's time order, with their timestamps: one run
         (what one read or one message brought: bounded by its producer)."""
         if items:
@@ -182,20 +182,20 @@ class Fanin(Generic[T]):
                     if self._feeds.get(feed.key) is feed:
                         del self._feeds[feed.key]
 
-    async def batches(self) -> AsyncGenerator[list[T], None]:
-        """Merged items, as many as are ready each time (never an empty list,
-        never one held back for more); ``caught_up_item`` ends the batch in
-        which the initial backlog is out."""
+    async def batches(self) -> AsyncGenerator[list[Sequence[T]], None]:
+        """Merged items, as many as are ready each time (never none, never one
+        held back for more), as the runs they came in (``Merger.pop_runs``);
+        ``caught_up_item`` ends the batch in which the initial backlog is out."""
         merger, marker_sent = self.merger, self._caught_up_item is None
         try:
             while True:
                 self._wake.clear()
                 self._pull()
                 now = self.clock()
-                ready = merger.pop_ready(now)
+                ready = merger.pop_runs(now)
                 if not marker_sent and not merger.initial:
                     marker_sent = True
-                    ready.append(self._caught_up_item)  # type: ignore[arg-type]
+                    ready.append([self._caught_up_item])  # type: ignore[list-item]
                 if ready:
                     yield ready
                     continue

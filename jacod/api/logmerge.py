@@ -25,7 +25,7 @@ import heapq
 import itertools
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -40,7 +40,7 @@ class _Run(Generic[T]):
     __slots__ = ("arrived", "backlog", "items", "pos", "seq", "stamps")
 
     def __init__(
-        self, arrived: float, backlog: bool, stamps: list[int], items: list[T], seq: int
+        self, arrived: float, backlog: bool, stamps: list[int], items: Sequence[T], seq: int
     ) -> None:
         self.arrived, self.backlog, self.seq = arrived, backlog, seq
         self.stamps, self.items, self.pos = stamps, items, 0  # items[pos:] are pending
@@ -92,7 +92,7 @@ class Merger(Generic[T]):
     def push(self, key: Hashable, ts_ns: int, item: T, now: float) -> None:
         self.push_many(key, [ts_ns], [item], now)
 
-    def push_many(self, key: Hashable, stamps: list[int], items: list[T], now: float) -> None:
+    def push_many(self, key: Hashable, stamps: list[int], items: Sequence[T], now: float) -> None:
         """Items of one source, in its (time) order, with their timestamps, arrived at ``now``."""
         src = self._sources.get(key)
         if src is None or src.state == ENDED or not items:
@@ -165,9 +165,15 @@ class Merger(Generic[T]):
 
     def pop_ready(self, now: float) -> list[T]:
         """Items that can be emitted at ``now``, in order."""
-        out: list[T] = []
+        return list(itertools.chain.from_iterable(self.pop_runs(now)))
+
+    def pop_runs(self, now: float) -> list[Sequence[T]]:
+        """``pop_ready`` as the runs they were pushed in, cut where another
+        source's items go in between. A run that goes whole is the very
+        sequence pushed: what came in as one message may go out as it came."""
+        out: list[Sequence[T]] = []
         heap, sources = self._heap, self._sources
-        keep = self._tail.extend if self.initial and self._tail is not None else out.extend
+        tail = self._tail if self.initial else None
         gate = self._gate(now)  # the same for every item until a source runs empty
         while heap:
             _, seq, key = heap[0]
@@ -181,7 +187,12 @@ class Merger(Generic[T]):
                 ts2, seq2, _ = min(heap[1:3])
                 bound = bisect_right if seq < seq2 else bisect_left
                 end = max(min(end, bound(run.stamps, ts2, run.pos)), run.pos + 1)
-            keep(run.items[run.pos : end])
+            whole = run.pos == 0 and end == len(run.items)
+            part = run.items if whole else run.items[run.pos : end]
+            if tail is not None:
+                tail.extend(part)
+            else:
+                out.append(part)
             n, run.pos = end - run.pos, end
             src.pending -= n
             if run.backlog:
@@ -202,7 +213,7 @@ class Merger(Generic[T]):
         if self.initial and self._initial_done(now):
             self.initial = False
             if self._tail:
-                out[:0] = self._tail
+                out.insert(0, list(self._tail))
                 self._tail.clear()
         return out
 

@@ -6,7 +6,8 @@ log here, a node's stream there), each into a bounded queue, merged in
 timestamp order by ``logmerge``. Lines travel in batches end to end: a
 replica's log is read in chunks, the merge releases everything that is ready
 at once, and that goes out as one ``LogBatch`` (or a few, bounded: ``logwire``)
-without waiting for more. In follow mode a node's stream sets ``caught_up`` on
+without waiting for more; a batch from another node that the merge passes
+whole goes on as it came. In follow mode a node's stream sets ``caught_up`` on
 the batch that completes its backlog, so the serving node merges every node's
 backlog exactly before switching to the reorder window.
 
@@ -31,7 +32,7 @@ from jacod.api.logfanin import Fanin, Feed, Producer
 from jacod.api.logmerge import Merger
 from jacod.api.lognode import LocalLogs
 from jacod.api.logquery import LogQuery, Record, next_relevant, system_record
-from jacod.api.logwire import decode, encode
+from jacod.api.logwire import Received, encode, encode_runs
 from jacod.cluster.bus import Event
 from jacod.cluster.cluster import Cluster
 from jacod.runtime.base import Runtime
@@ -95,11 +96,11 @@ class LogService:
             if sub is None:
                 fanin.finish()
             async with contextlib.aclosing(fanin.batches()) as ready:
-                async for recs in ready:
-                    caught_up = recs[-1] is _CAUGHT_UP
+                async for runs in ready:
+                    caught_up = runs[-1][-1] is _CAUGHT_UP
                     if caught_up:
-                        recs.pop()
-                    batches = list(encode(recs)) or [pb.LogBatch()]
+                        runs.pop()
+                    batches = list(encode_runs(runs)) or [pb.LogBatch()]
                     batches[-1].caught_up = caught_up
                     for batch in batches:
                         yield batch
@@ -130,9 +131,9 @@ class LogService:
                 fanin.finish()
             last = 0
             async with contextlib.aclosing(fanin.batches()) as ready:
-                async for recs in ready:
-                    last = recs[-1][0]
-                    for batch in encode(recs):
+                async for runs in ready:
+                    last = runs[-1][-1][0]
+                    for batch in encode_runs(runs):
                         yield batch
             if run.ended:
                 now = max(time.time_ns(), last + 1)
@@ -205,10 +206,11 @@ class LogService:
                         if lost:
                             lost, failures = False, 0
                             await say(f"reconnected to node {name}")
-                        if recs := decode(batch):
-                            await feed.put_many(list(batch.ts_ns), recs)
-                            run.last_by_node[name] = recs[-1][0]
-                        if batch.caught_up:
+                        caught_up, batch.caught_up = batch.caught_up, False  # not for clients
+                        if stamps := list(batch.ts_ns):
+                            await feed.put_many(stamps, Received(batch))
+                            run.last_by_node[name] = stamps[-1]
+                        if caught_up:
                             await feed.caught_up()
                     return
                 except (grpc.aio.AioRpcError, errors.JacoError) as exc:

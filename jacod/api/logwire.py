@@ -13,9 +13,10 @@ read, not two.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate
 from operator import itemgetter
+from typing import overload
 
 from jaco.v1 import entities_pb2 as pb
 from jacod.api.logquery import Record
@@ -47,3 +48,51 @@ def decode(batch: pb.LogBatch) -> list[Record]:
     """A batch's lines; ValueError if its columns differ in length (a broken peer)."""
     return list(zip(batch.ts_ns, batch.replica_id, batch.node, batch.stream, batch.line,
                     strict=True))  # fmt: skip
+
+
+class Received(Sequence[Record]):
+    """A batch from another node as a run of the merge, decoded only where the
+    merge cuts it (another node's lines in between, a tail): a batch that goes
+    through whole is sent on as it came (``encode_runs``)."""
+
+    __slots__ = ("batch", "_n")
+
+    def __init__(self, batch: pb.LogBatch) -> None:
+        n = len(batch.ts_ns)
+        lengths = {len(batch.replica_id), len(batch.node), len(batch.stream), len(batch.line)}
+        if lengths != {n}:
+            raise ValueError("a log batch with columns of different lengths")
+        self.batch, self._n = batch, n
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> Record: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Record]: ...
+    def __getitem__(self, i: int | slice) -> Record | list[Record]:
+        b = self.batch
+        if isinstance(i, slice):
+            return list(zip(b.ts_ns[i], b.replica_id[i], b.node[i], b.stream[i], b.line[i],
+                            strict=True))  # fmt: skip
+        return (b.ts_ns[i], b.replica_id[i], b.node[i], b.stream[i], b.line[i])
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self[:])
+
+
+def encode_runs(runs: Iterable[Sequence[Record]]) -> Iterator[pb.LogBatch]:
+    """Runs in order (``Merger.pop_runs``) as bounded batches; a whole
+    ``Received`` batch goes as it came, without decoding and encoding it."""
+    pending: list[Record] = []
+    for run in runs:
+        if isinstance(run, Received):
+            if pending:
+                yield from encode(pending)
+                pending = []
+            yield run.batch
+        else:
+            pending += run
+    if pending:
+        yield from encode(pending)

@@ -15,7 +15,7 @@ import pytest
 from jaco.logview import Line, from_batch
 from jaco.v1 import control_pb2, node_pb2_grpc
 from jaco.v1 import entities_pb2 as pb
-from jacod.api.logwire import MAX_BYTES, MAX_LINES, decode, encode
+from jacod.api.logwire import MAX_BYTES, MAX_LINES, Received, decode, encode, encode_runs
 
 from .harness import Follower, Harness, request, ts_ns
 
@@ -67,6 +67,19 @@ def test_decode_refuses_columns_of_different_lengths() -> None:
     del batch.node[1]
     with pytest.raises(ValueError):
         decode(batch)
+
+
+def test_a_received_batch_goes_on_as_it_came_unless_cut() -> None:
+    whole, cut = (next(encode(records(3))), next(encode(records(4))))
+    run = Received(cut)
+    assert list(run) == decode(cut) and run[1:3] == decode(cut)[1:3] and run[-1] == records(4)[-1]
+    out = list(encode_runs([records(2), Received(whole), run[:2], run[2:]]))
+    assert out[1] is whole  # not decoded and encoded again
+    assert [r for b in out for r in decode(b)] == records(2) + records(3) + records(4)
+    assert [len(b.ts_ns) for b in out] == [2, 3, 4]  # lists around it are joined
+    del cut.line[0]
+    with pytest.raises(ValueError):
+        Received(cut)
 
 
 # -- the service, on a real runtime -------------------------------------------------
@@ -167,3 +180,29 @@ async def test_a_remote_backlog_in_batches_is_merged_in_order(
     # the two nodes' backlogs interleaved exactly, across every batch boundary
     assert f.lines == sorted(local + remote)
     assert len(f.batches) <= 20 and not any(b.caught_up for b in f.batches)  # never to clients
+
+
+async def test_another_nodes_batches_go_on_in_order_without_their_caught_up(
+    harness: Harness, tmpdir_short: Path
+) -> None:
+    h = harness
+    sock = tmpdir_short / "n2.sock"
+    await h.join("n2", f"unix://{sock}")
+    await h.deploy("shop", {"web": 1}, nodes={"shop/web/0": "n2"})
+    remote = [Line(10_000 + i, "shop/web/0", "n2", "stdout", f"r{i:04d}") for i in range(2500)]
+    peer = BatchedPeer(remote)
+    server = grpc.aio.server()
+    node_pb2_grpc.add_NodeServiceServicer_to_server(peer, server)  # type: ignore[abstract]
+    server.add_insecure_port(f"unix:{sock}")
+    await server.start()
+    try:
+        f = Follower(h.service().stream(request(follow=True)))
+        try:
+            await f.until(lambda ls: len(ls) == len(remote), what="n2's lines")
+        finally:
+            await f.stop()
+    finally:
+        await server.stop(0)
+    assert f.lines == remote
+    assert [len(b.ts_ns) for b in f.batches] == [len(b.ts_ns) for b in encode(remote)]
+    assert not any(b.caught_up for b in f.batches)  # set on n2's last one: cleared here

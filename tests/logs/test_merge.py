@@ -88,6 +88,20 @@ def test_a_run_goes_up_to_the_next_sources_line_then_waits_for_it() -> None:
         m.push_many("a", [9, 10], ["a9"], 2.0)
 
 
+def test_runs_go_out_as_pushed_unless_cut() -> None:
+    m = merger()
+    for k in "ab":
+        m.add(k, 0.0, backlog=False)
+    a1, b1 = ["a1", "a2", "a3"], ["b5", "b6"]
+    m.push_many("a", [1, 2, 3], a1, 1.0)
+    m.push_many("b", [5, 6], b1, 1.0)
+    m.push_many("a", [4, 7], ["a4", "a7"], 1.0)
+    runs = m.pop_runs(1.0)
+    assert runs == [a1, ["a4"], b1]  # a's second run is cut by b's
+    assert runs[0] is a1 and runs[2] is b1  # whole: the very sequences pushed
+    assert m.pop_ready(1.0 + W) == ["a7"]
+
+
 def test_backlog_waits_for_every_source_until_it_stalls() -> None:
     m = merger(strict_timeout_s=2.0)
     m.add("a", 0.0)
@@ -227,7 +241,7 @@ async def test_fanin_merges_producers_and_ends() -> None:
     fanin.add("a", producer("a", [1, 4, 5]))
     fanin.add("b", producer("b", [2, 3, 6]))
     fanin.finish()
-    out = [x async for batch in fanin.batches() for x in batch]
+    out = [x async for runs in fanin.batches() for run in runs for x in run]
     assert out == ["a1", "b2", "b3", "a4", "a5", "b6"]
 
 
@@ -244,7 +258,7 @@ async def test_a_slow_reader_makes_producers_wait() -> None:
     fanin: Fanin[int] = Fanin(m, queue_size=32)
     fanin.add("a", chatty, backlog=False)
     batches = fanin.batches()
-    got = await anext(batches)
+    got = [x for run in await anext(batches) for x in run]
     await asyncio.sleep(0.2)  # the reader stalls; the producer must not run ahead
     assert got == list(range(len(got)))
     assert produced <= len(got) + 16 + 32 + 1
@@ -265,9 +279,9 @@ async def test_caught_up_marker_and_cancelled_sources() -> None:
     fanin: Fanin[str] = Fanin(Merger(window_s=0.01), caught_up_item="MARK")
     fanin.add("a", backlog_then_live)
     batches = fanin.batches()
-    assert await anext(batches) == ["old", "MARK"]  # the marker ends the backlog's batch
+    assert await anext(batches) == [["old"], ["MARK"]]  # the marker ends the backlog's batch
     gate.set()
-    assert await anext(batches) == ["new"]
+    assert await anext(batches) == [["new"]]
     assert fanin.is_open("a")
     fanin.cancel("a")
     fanin.finish()
