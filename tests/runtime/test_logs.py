@@ -42,15 +42,13 @@ async def test_follow_survives_rotation(make_runtime, follower) -> None:
 
 
 async def test_follow_keeps_up_with_a_burst(rt: ProcessRuntime, follower) -> None:
+    # Every line of a fast burst, in order (its speed is bench/workloads.py's business).
     n = 100_000
     await rt.create(spec(["seq", "1", str(n)]))
     got, _ = follower(rt)
-    t0 = time.monotonic()
     await rt.start(RID)
-    await until(lambda: len(got) >= n + 2, timeout=20)  # + started / exited
-    rate = n / (time.monotonic() - t0)
+    await until(lambda: len(got) >= n + 2, timeout=60)  # + started / exited
     assert stdout(got) == [str(i) for i in range(1, n + 1)]
-    assert rate > 5_000, f"{rate:.0f} lines/s"
 
 
 async def test_tail_and_since(make_runtime) -> None:
