@@ -99,6 +99,27 @@ class StartFailed(RuntimeErrorBase, FailedPrecondition):
     """The replica could not be started; the message says why."""
 
 
+class LinesFromBatches:
+    """``logs`` for a runtime that implements ``log_batches``: the same lines, one by one."""
+
+    def log_batches(
+        self, replica_id: str, *, since_ns: int = 0, tail: int = 0, follow: bool = False,
+        previous: bool = False,
+    ) -> AsyncIterator[builtins.list[LogEntry]]:  # fmt: skip
+        raise NotImplementedError
+
+    async def logs(
+        self, replica_id: str, *, since_ns: int = 0, tail: int = 0, follow: bool = False,
+        previous: bool = False,
+    ) -> AsyncIterator[LogEntry]:  # fmt: skip
+        batches = self.log_batches(
+            replica_id, since_ns=since_ns, tail=tail, follow=follow, previous=previous
+        )
+        async for batch in batches:
+            for entry in batch:
+                yield entry
+
+
 @runtime_checkable
 class Runtime(Protocol):
     name: str

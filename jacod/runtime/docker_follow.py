@@ -16,6 +16,7 @@ from typing import Any
 
 from jacod.runtime.base import (
     ContainerNotFound,
+    LinesFromBatches,
     LogEntry,
     Observe,
     RuntimeErrorBase,
@@ -31,7 +32,7 @@ RUN_SLACK_NS = 250_000_000
 ENGINE_RETRY_S = 1.0
 
 
-class LogsMixin:
+class LogsMixin(LinesFromBatches):
     engine: Engine
     observe: Observe
     follow_poll_s: float
@@ -75,22 +76,6 @@ class LogsMixin:
         if entries := decoder.finish():
             yield entries
 
-    async def logs(
-        self,
-        replica_id: str,
-        *,
-        since_ns: int = 0,
-        tail: int = 0,
-        follow: bool = False,
-        previous: bool = False,
-    ) -> AsyncIterator[LogEntry]:
-        """The current run's lines (``previous``: the earlier runs'), ``follow``
-        continuing across restarts of the container until it is removed."""
-        async for batch in self.log_batches(replica_id, since_ns=since_ns, tail=tail,
-                                            follow=follow, previous=previous):  # fmt: skip
-            for entry in batch:
-                yield entry
-
     async def log_batches(
         self,
         replica_id: str,
@@ -100,6 +85,8 @@ class LogsMixin:
         follow: bool = False,
         previous: bool = False,
     ) -> AsyncIterator[builtins.list[LogEntry]]:
+        """The current run's lines (``previous``: the earlier runs'), ``follow``
+        continuing across restarts of the container until it is removed."""
         rid = replica_id
         follow = follow and not previous
         with self.observe("container_logs", rid):  # only the opening: a follow may last days

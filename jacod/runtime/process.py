@@ -30,6 +30,7 @@ from jacod.runtime.base import (
     ContainerInfo,
     ContainerNotFound,
     InvalidSpec,
+    LinesFromBatches,
     LogEntry,
     Observe,
     ReplicaSpec,
@@ -57,7 +58,7 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _POLL_S = 0.02
 
 
-class ProcessRuntime:
+class ProcessRuntime(LinesFromBatches):
     name = "process"
 
     def __init__(
@@ -254,20 +255,6 @@ class ProcessRuntime:
     async def list(self) -> builtins.list[ContainerInfo]:
         with self.observe("container_list", ""):
             return await asyncio.to_thread(self._list)
-
-    async def logs(
-        self,
-        replica_id: str,
-        *,
-        since_ns: int = 0,
-        tail: int = 0,
-        follow: bool = False,
-        previous: bool = False,
-    ) -> AsyncIterator[LogEntry]:
-        async for batch in self.log_batches(replica_id, since_ns=since_ns, tail=tail,
-                                            follow=follow, previous=previous):  # fmt: skip
-            for entry in batch:
-                yield entry
 
     async def log_batches(
         self,
