@@ -355,8 +355,12 @@ def test_disabled_processes_load_no_sdk_and_start_no_thread(world: World) -> Non
             assert res.rc == 0 and cli["rc"] == 0, res
             assert cli["otel"] == [], cli
             assert not [t for t in cli["threads"] if t.startswith("Otel")], cli
-            # No thread the enabled CLI would not have too (the CLI's own, e.g. asyncio's).
-            assert set(cli["threads"]) <= set(on["threads"]), (cli, on)
+            # No thread the enabled CLI would not have too (the CLI's own, e.g. asyncio's),
+            # by kind. grpc.aio's completion-queue poller (`Thread-N (_poll_wrapper)`) is
+            # grpc's in both modes; whether it is still there when the probe looks, at
+            # exit, is timing.
+            own = {k for k in kinds(cli["threads"]) if not k.endswith("(_poll_wrapper)")}
+            assert own <= kinds(on["threads"]), (cli, on)
             print("\ndisabled CLI threads:", cli["threads"], "enabled CLI threads:", on["threads"])
     finally:
         off.kill_all()
