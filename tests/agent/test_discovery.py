@@ -14,7 +14,7 @@ from jacod.discovery import environment
 from jacod.discovery.live import Registry
 
 from .conftest import Agents
-from .helpers import DEP, deploy, environ, http_server, svc, until, until_state
+from .helpers import DEP, deploy, environ, http_server, reconcile, svc, until, until_state
 
 
 async def test_registry_and_replica_env_follow_the_replicas(
@@ -51,6 +51,11 @@ async def test_registry_and_replica_env_follow_the_replicas(
             assert listed and set(listed) <= want, (listed, want)
             assert env["JACO_SERVICE_WEB_PORT_8000_ADDRS"] == env["JACO_SERVICE_WEB_ADDRS"]
             assert "JACO_SERVICE_CLIENT_ADDRS" not in env  # declares no port
+            # Let the rolling update finish: no replica start may be under way
+            # when the agent is cancelled at teardown.
+            await until_state(cluster, f"{DEP}/web/0", "running", revision=2)
+            await reconcile(cluster)
+            await until_state(cluster, f"{DEP}/web/1", "running", revision=2)
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
