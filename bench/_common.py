@@ -85,6 +85,7 @@ def dev_daemon() -> Iterator[str]:
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
+            kill_replicas(Path(tmp))  # replicas outlive jacod by design
 
 
 # ---------------------------------------------------------------- a 3-node cluster
