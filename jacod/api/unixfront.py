@@ -92,6 +92,28 @@ class _Half(asyncio.Protocol):
             self.other.transport.resume_reading()
 
 
+class _Client(_Half):
+    """The accepted side: reads nothing until its upstream side is connected."""
+
+    def __init__(self, front: UnixFront) -> None:
+        super().__init__()
+        self.front = front
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert isinstance(transport, asyncio.Transport)
+        transport.pause_reading()
+        self.front._conns.add(transport)
+        task = asyncio.get_running_loop().create_task(self.front._connect(self))
+        self.front._connecting.add(task)  # a strong reference until it is done
+        task.add_done_callback(self.front._connecting.discard)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.front._conns.discard(self.transport)
+        super().connection_lost(exc)
+
+
 class UnixFront:
     def __init__(self, public: Path, private: Path) -> None:
         self.public, self.private = public, private
@@ -99,28 +121,14 @@ class UnixFront:
         self._count = itertools.count(1)
         self._tag = f"{os.getpid()}"
         self._conns: set[asyncio.Transport] = set()
+        self._connecting: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_unix_server(self._accepted, str(self.public))
 
     def _accepted(self) -> asyncio.Protocol:
-        front = self
-
-        class Client(_Half):
-            def connection_made(self, transport: asyncio.BaseTransport) -> None:
-                super().connection_made(transport)
-                assert isinstance(transport, asyncio.Transport)
-                transport.pause_reading()  # until the upstream side is connected
-                front._conns.add(transport)
-                asyncio.get_running_loop().create_task(front._connect(self))
-
-            def connection_lost(self, exc: Exception | None) -> None:
-                if self.transport is not None:
-                    front._conns.discard(self.transport)
-                super().connection_lost(exc)
-
-        return Client()
+        return _Client(self)
 
     async def _connect(self, client: _Half) -> None:
         assert client.transport is not None

@@ -42,7 +42,10 @@ class Balancer:
     def succeeded(self, replica_id: str) -> None:
         self._ejected.pop(replica_id, None)
 
-    def forget_except(self, live: set[str]) -> None:
+    def forget_except(self, live: Sequence[Endpoint]) -> None:
         """Drop ejections of replicas the registry no longer has (bounded memory)."""
-        for rid in [r for r in self._ejected if r not in live]:
+        if not self._ejected:  # the usual case, once per request: nothing to build
+            return
+        ids = {e.replica_id for e in live}
+        for rid in [r for r in self._ejected if r not in ids]:
             del self._ejected[rid]

@@ -128,7 +128,7 @@ class Ingress:
         eps = [e for e in snap.lookup(route.deployment, route.service) if route.port in e.ports]
         if not eps:
             return _plain(out, 503, f"service {name} has no healthy replica")
-        self._balancer.forget_except({e.replica_id for e in eps})
+        self._balancer.forget_except(eps)
         upgrade = request.headers.get("Upgrade", "").lower()
         if upgrade and upgrade != "websocket":
             return _plain(out, 501, f"upgrade to {upgrade!r} is not supported (only websocket)")
