@@ -129,6 +129,10 @@ def test_bootstrap_and_two_joins(cluster: Cluster) -> None:
                 return None
             if not all(v["healthy"] for v in view):
                 return None
+            # A peer's term is what it said at the monitor's last ping: a node
+            # pinged just before it heard from the leader shows 0 until the next.
+            if not all(int(str(v["raft_term"])) > 0 for v in view):
+                return None
             if [v["name"] for v in view if v["role"] == "leader"] != [leader.name]:
                 return None
         return views
