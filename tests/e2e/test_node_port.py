@@ -151,7 +151,11 @@ def test_every_node_records_its_node_port(cluster: Cluster) -> None:
 def test_forwarding_and_log_fan_out_go_over_the_node_port(cluster: Cluster) -> None:
     via = follower(cluster)
     apply_via(via, cluster, SPEC)  # Propose: follower -> leader
-    [event] = [e for e in cluster["a"].audit() if type_name(e) == "apply"]
+    # a reads its own copy of the log: it may apply the entry a moment after the commit.
+    [event] = wait_for(
+        lambda: [e for e in cluster["a"].audit() if type_name(e) == "apply"] or None,
+        10, "the apply event on a",
+    )  # fmt: skip
     assert (event.deployment, event.node) == ("np", via.name)  # proposed by the follower
 
     # `jaco logs` on a: its own replica's lines and the other nodes' (NodeLogs).
